@@ -1,0 +1,85 @@
+import type { QueueName } from '../queues/queue-names';
+
+/** Names of the environment variables that may carry the drain token, in priority order. */
+export const TOKEN_VARIABLES = ['DRAIN_QUEUES_TOKEN', 'CRON_SECRET', 'CRON_TOKEN'] as const;
+
+export type TokenVariable = (typeof TOKEN_VARIABLES)[number];
+
+/**
+ * Express `trust proxy` value: a boolean, a hop count, or a list of addresses,
+ * CIDR ranges and the names `loopback`, `linklocal` and `uniquelocal`.
+ */
+export type TrustProxySetting = boolean | number | readonly string[];
+
+export type LogFormat = 'json' | 'pretty';
+
+export interface RedisSettings {
+  /** `redis://` or `rediss://` URL. It may carry a password: never log it. */
+  readonly url: string | undefined;
+  /** BullMQ key prefix. A hash tag such as `{bull}` keeps all queues in one Redis Cluster slot. */
+  readonly keyPrefix: string;
+}
+
+export interface QueueSettings {
+  /** Every queue the application knows, in the order responses list them. */
+  readonly names: readonly QueueName[];
+  /** Jobs processed at the same time per queue, by both modes. */
+  readonly concurrency: Readonly<Record<QueueName, number>>;
+  /** How long a job stays locked without renewal before it counts as stalled. */
+  readonly lockDurationMs: number;
+}
+
+export interface WorkerSettings {
+  /** Whether the API process runs always-on BullMQ workers. */
+  readonly inProcess: boolean;
+  /** Queues that get an always-on worker, in the API process or the standalone worker. */
+  readonly queues: readonly QueueName[];
+  /**
+   * Seconds a worker blocks on an empty queue before it polls again. A new job
+   * wakes a blocked worker at once, so a long delay only saves commands.
+   */
+  readonly drainDelaySeconds: number;
+  /** Interval of the stalled-job check; a crashed job waits at most about twice this long. */
+  readonly stalledIntervalMs: number;
+  /** Time that running jobs get to finish after SIGTERM or SIGINT before they are put back. */
+  readonly shutdownGraceMs: number;
+}
+
+export interface DrainSettings {
+  /** Expected token, or `undefined` when none of the token variables is set. */
+  readonly token: string | undefined;
+  /** Variable the token was read from, for the start-up log; never the token itself. */
+  readonly tokenVariable: TokenVariable | undefined;
+  /** Requests per minute per client address, sliding window. */
+  readonly rateLimitPerMinute: number;
+  /** Addresses and CIDR ranges allowed to call; empty means no address check. */
+  readonly allowedIps: readonly string[];
+  /** Queues a drain call processes when the request names none. */
+  readonly defaultQueues: readonly QueueName[];
+  /** Time that running jobs get to stop after the deadline before they are put back. */
+  readonly abortGraceMs: number;
+}
+
+export interface HttpSettings {
+  readonly port: number;
+  readonly trustProxy: TrustProxySetting;
+}
+
+export interface LogSettings {
+  readonly format: LogFormat;
+}
+
+/**
+ * Validated configuration of the application, built once at start-up by
+ * `loadAppConfig` and injected wherever it is needed.
+ */
+export class AppConfig {
+  constructor(
+    readonly redis: RedisSettings,
+    readonly queues: QueueSettings,
+    readonly workers: WorkerSettings,
+    readonly drain: DrainSettings,
+    readonly http: HttpSettings,
+    readonly log: LogSettings,
+  ) {}
+}

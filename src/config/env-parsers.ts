@@ -1,0 +1,176 @@
+import ipaddr from 'ipaddr.js';
+import proxyAddr from 'proxy-addr';
+
+import { isQueueName, type QueueName } from '../queues/queue-names';
+import type { TrustProxySetting } from './app-config';
+
+/**
+ * Parsers for environment values. Each returns the parsed value or throws an
+ * `InvalidValueError` whose message completes "VARIABLE must be …" and never
+ * repeats a secret.
+ */
+export class InvalidValueError extends Error {}
+
+export const TRUE_WORDS = ['1', 'true', 'yes', 'on'] as const;
+export const FALSE_WORDS = ['0', 'false', 'no', 'off'] as const;
+
+const DECIMAL_INTEGER = /^\d+$/;
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+export function parseFlag(value: string): boolean {
+  const word = value.trim().toLowerCase();
+  if ((TRUE_WORDS as readonly string[]).includes(word)) {
+    return true;
+  }
+  if ((FALSE_WORDS as readonly string[]).includes(word)) {
+    return false;
+  }
+  throw new InvalidValueError(`one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')} (got "${value}")`);
+}
+
+export function parseInteger(value: string, min: number, max: number): number {
+  const text = value.trim();
+  const number = DECIMAL_INTEGER.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw new InvalidValueError(`a whole number from ${min} to ${max} (got "${value}")`);
+  }
+  return number;
+}
+
+export function parseQueueList(value: string): QueueName[] {
+  const names = splitList(value);
+  if (names.length === 0) {
+    throw new InvalidValueError('a comma-separated list of queue names');
+  }
+  for (const name of names) {
+    if (!isQueueName(name)) {
+      throw new InvalidValueError(`a comma-separated list of known queue names (unknown: "${name}")`);
+    }
+  }
+  return [...new Set(names)] as QueueName[];
+}
+
+/**
+ * Parses `4` (every queue) or `2,batch-jobs=8` (a default and per-queue values).
+ */
+export function parseConcurrency(value: string, queues: readonly QueueName[]): Record<QueueName, number> {
+  const entries = splitList(value);
+  const perQueue = new Map<QueueName, number>();
+  let fallback = 1;
+  for (const entry of entries) {
+    const [name, count] = entry.includes('=') ? entry.split('=', 2) : [undefined, entry];
+    const concurrency = parseConcurrencyCount(count ?? '');
+    if (name === undefined) {
+      fallback = concurrency;
+      continue;
+    }
+    const queue = name.trim();
+    if (!isQueueName(queue)) {
+      throw new InvalidValueError(`a number or a list such as "2,batch-jobs=8" (unknown queue: "${queue}")`);
+    }
+    perQueue.set(queue, concurrency);
+  }
+  return Object.fromEntries(queues.map((queue) => [queue, perQueue.get(queue) ?? fallback])) as Record<
+    QueueName,
+    number
+  >;
+}
+
+function parseConcurrencyCount(text: string): number {
+  try {
+    return parseInteger(text, 1, 1_000);
+  } catch {
+    throw new InvalidValueError(
+      `a number or a list such as "2,batch-jobs=8" with counts from 1 to 1000 (got "${text.trim()}")`,
+    );
+  }
+}
+
+/**
+ * Parses a list of IPv4 or IPv6 addresses and CIDR ranges into canonical
+ * strings, so that `::ffff:10.0.0.1` and `10.0.0.1` name the same client.
+ */
+export function parseAddressList(value: string): string[] {
+  return splitList(value).map((entry) => {
+    try {
+      if (entry.includes('/')) {
+        const [address, prefixLength] = ipaddr.parseCIDR(entry);
+        return `${canonicalAddress(address)}/${canonicalPrefixLength(address, prefixLength)}`;
+      }
+      return canonicalAddress(ipaddr.parse(entry));
+    } catch {
+      throw new InvalidValueError(
+        `a comma-separated list of IPv4 or IPv6 addresses or CIDR ranges (invalid entry: "${entry}")`,
+      );
+    }
+  });
+}
+
+function canonicalAddress(address: ipaddr.IPv4 | ipaddr.IPv6): string {
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
+    return (address as ipaddr.IPv6).toIPv4Address().toString();
+  }
+  // ipaddr.js 2 prints IPv6 in the RFC 5952 form: lower case, zeros compressed.
+  return address.toString();
+}
+
+function canonicalPrefixLength(address: ipaddr.IPv4 | ipaddr.IPv6, prefixLength: number): number {
+  const isMapped = address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress();
+  return isMapped ? Math.max(prefixLength - 96, 0) : prefixLength;
+}
+
+/**
+ * Parses Express `trust proxy` values: `true`, `false`, a hop count, or a list
+ * of addresses, CIDR ranges and the names loopback, linklocal and uniquelocal.
+ */
+export function parseTrustProxy(value: string): TrustProxySetting {
+  const text = value.trim().toLowerCase();
+  if (text === 'true' || text === 'false') {
+    return text === 'true';
+  }
+  if (DECIMAL_INTEGER.test(text)) {
+    return parseInteger(text, 0, 100);
+  }
+  const entries = splitList(text);
+  try {
+    proxyAddr.compile(entries);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new InvalidValueError(
+      `true, false, a hop count, or a list of addresses, CIDR ranges and the names ${TRUST_PROXY_NAMES.join(', ')} (${detail})`,
+    );
+  }
+  return entries;
+}
+
+/**
+ * Checks a Redis URL without ever echoing it, because it may carry a password.
+ */
+export function parseRedisUrl(value: string): string {
+  const text = value.trim();
+  const usage = 'a redis:// or rediss:// URL such as redis://user:password@host:6379/0';
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidValueError(usage);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new InvalidValueError(`${usage} (the scheme is not redis or rediss)`);
+  }
+  if (url.hostname === '') {
+    throw new InvalidValueError(`${usage} (the host is missing)`);
+  }
+  const database = url.pathname.replace(/^\//, '');
+  if (database !== '' && !DECIMAL_INTEGER.test(database)) {
+    throw new InvalidValueError(`${usage} (the database after the host must be a number)`);
+  }
+  return text;
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}

@@ -1,0 +1,118 @@
+import { validateSync } from 'class-validator';
+
+import { QUEUE_NAMES } from '../queues/queue-names';
+import { AppConfig, TOKEN_VARIABLES, type LogFormat, type TokenVariable } from './app-config';
+import {
+  parseAddressList,
+  parseConcurrency,
+  parseFlag,
+  parseInteger,
+  parseQueueList,
+  parseTrustProxy,
+} from './env-parsers';
+import { ENVIRONMENT_VARIABLE_NAMES, EnvironmentVariables } from './environment-variables';
+
+/** Express default of the reference application: only private-network proxies may set X-Forwarded-For. */
+const DEFAULT_TRUST_PROXY = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * Thrown when the environment is invalid. `problems` holds one sentence per
+ * invalid variable; none of them contains a secret.
+ */
+export class ConfigurationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = ConfigurationError.name;
+  }
+}
+
+/**
+ * Validates the environment once and builds the typed configuration.
+ *
+ * @throws ConfigurationError naming every invalid variable and what it accepts.
+ */
+export function loadAppConfig(env: Readonly<Record<string, string | undefined>>): AppConfig {
+  const variables = readVariables(env);
+  const problems = validateSync(variables).flatMap((error) => Object.values(error.constraints ?? {}));
+  const inProcess = variables.WORKER_INPROCESS === undefined || parseFlag(variables.WORKER_INPROCESS);
+  if (problems.length === 0 && inProcess && variables.REDIS_URL === undefined) {
+    problems.push(
+      'REDIS_URL is required when WORKER_INPROCESS runs in-process workers. Set REDIS_URL, or set WORKER_INPROCESS=0 to run the API in cron mode.',
+    );
+  }
+  if (problems.length > 0) {
+    throw new ConfigurationError(problems);
+  }
+  return buildConfig(variables, inProcess);
+}
+
+function readVariables(env: Readonly<Record<string, string | undefined>>): EnvironmentVariables {
+  const variables = new EnvironmentVariables();
+  for (const name of ENVIRONMENT_VARIABLE_NAMES) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') {
+      variables[name] = value;
+    }
+  }
+  return variables;
+}
+
+function buildConfig(variables: EnvironmentVariables, inProcess: boolean): AppConfig {
+  const optionalInteger = (value: string | undefined, fallback: number) =>
+    value === undefined ? fallback : parseInteger(value, 0, Number.MAX_SAFE_INTEGER);
+  const [tokenVariable, token] = selectToken(variables);
+
+  return new AppConfig(
+    {
+      url: variables.REDIS_URL?.trim(),
+      keyPrefix: variables.QUEUE_KEY_PREFIX?.trim() ?? 'bull',
+    },
+    {
+      names: QUEUE_NAMES,
+      concurrency: parseConcurrency(variables.QUEUE_CONCURRENCY ?? '1', QUEUE_NAMES),
+      lockDurationMs: optionalInteger(variables.QUEUE_LOCK_DURATION_MS, 30_000),
+    },
+    {
+      inProcess,
+      queues: variables.WORKER_QUEUES === undefined ? QUEUE_NAMES : parseQueueList(variables.WORKER_QUEUES),
+      // 300 s and 120 s keep five idle workers under 6 commands a minute; see docs/BENCHMARKS.md.
+      drainDelaySeconds: optionalInteger(variables.WORKER_DRAIN_DELAY_SECONDS, 300),
+      stalledIntervalMs: optionalInteger(variables.WORKER_STALLED_INTERVAL_MS, 120_000),
+      shutdownGraceMs: optionalInteger(variables.WORKER_SHUTDOWN_GRACE_MS, 10_000),
+    },
+    {
+      token,
+      tokenVariable,
+      rateLimitPerMinute: optionalInteger(variables.DRAIN_QUEUES_RATE_LIMIT, 12),
+      allowedIps: variables.CRON_ALLOWED_IPS === undefined ? [] : parseAddressList(variables.CRON_ALLOWED_IPS),
+      defaultQueues:
+        variables.DRAIN_DEFAULT_QUEUES === undefined ? QUEUE_NAMES : parseQueueList(variables.DRAIN_DEFAULT_QUEUES),
+      abortGraceMs: optionalInteger(variables.DRAIN_ABORT_GRACE_MS, 2_000),
+    },
+    {
+      port: optionalInteger(variables.PORT, 3_000),
+      trustProxy: variables.TRUST_PROXY === undefined ? DEFAULT_TRUST_PROXY : parseTrustProxy(variables.TRUST_PROXY),
+    },
+    {
+      format:
+        (variables.LOG_FORMAT as LogFormat | undefined) ?? (variables.NODE_ENV === 'production' ? 'json' : 'pretty'),
+    },
+  );
+}
+
+/**
+ * Picks the first token variable that is set and not blank. Blank values were
+ * already dropped by `readVariables`, so an empty DRAIN_QUEUES_TOKEN falls
+ * through to CRON_SECRET. The token is trimmed because HTTP strips surrounding
+ * whitespace from header values, and secrets mounted from files often end in
+ * a newline.
+ */
+function selectToken(variables: EnvironmentVariables): [TokenVariable | undefined, string | undefined] {
+  for (const name of TOKEN_VARIABLES) {
+    const value = variables[name];
+    if (value !== undefined) {
+      return [name, value.trim()];
+    }
+  }
+  return [undefined, undefined];
+}

@@ -1,0 +1,67 @@
+import { IsIn, IsOptional, IsString, ValidateBy, type ValidationOptions } from 'class-validator';
+
+import { QUEUE_NAMES, type QueueName } from '../queues/queue-names';
+import { DRAIN_LIMITS, type DrainOptions } from './drain-result';
+
+const DECIMAL_INTEGER = /^\d+$/;
+
+/** Validates a decimal integer string within bounds: no sign, exponent, fraction or spaces. */
+function IsIntegerString(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
+  const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+  return ValidateBy(
+    {
+      name: 'isIntegerString',
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string' || !DECIMAL_INTEGER.test(value)) {
+            return false;
+          }
+          const number = Number(value);
+          return Number.isSafeInteger(number) && number >= min && number <= max;
+        },
+        defaultMessage: (args) => `${args?.property} must be a whole number ${range}.`,
+      },
+    },
+    options,
+  );
+}
+
+const givenOnce = (property: string) => ({ message: `${property} must be given once, as a single value.` });
+
+/**
+ * Query parameters of the drain endpoint, as strings. A present parameter
+ * must be valid; the pipe rejects unknown ones.
+ */
+export class DrainQueryDto {
+  @IsOptional()
+  @IsString(givenOnce('queue'))
+  @IsIn(QUEUE_NAMES, { message: `queue must be one of: ${QUEUE_NAMES.join(', ')}.` })
+  queue?: string;
+
+  @IsOptional()
+  @IsString(givenOnce('maxDurationMs'))
+  @IsIntegerString(DRAIN_LIMITS.maxDurationMs.min, DRAIN_LIMITS.maxDurationMs.max)
+  maxDurationMs?: string;
+
+  @IsOptional()
+  @IsString(givenOnce('maxConcurrentQueues'))
+  @IsIntegerString(DRAIN_LIMITS.maxConcurrentQueues.min, DRAIN_LIMITS.maxConcurrentQueues.max)
+  maxConcurrentQueues?: string;
+
+  @IsOptional()
+  @IsString(givenOnce('maxJobsPerQueue'))
+  @IsIntegerString(DRAIN_LIMITS.maxJobsPerQueue.min, DRAIN_LIMITS.maxJobsPerQueue.max)
+  maxJobsPerQueue?: string;
+
+  toDrainOptions(): DrainOptions {
+    const toNumber = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+    return {
+      queues: this.queue === undefined ? undefined : [this.queue as QueueName],
+      maxDurationMs: toNumber(this.maxDurationMs),
+      maxConcurrentQueues: toNumber(this.maxConcurrentQueues),
+      maxJobsPerQueue: toNumber(this.maxJobsPerQueue),
+    };
+  }
+}
+
+export const DRAIN_QUERY_PARAMETERS = ['queue', 'maxDurationMs', 'maxConcurrentQueues', 'maxJobsPerQueue'] as const;

@@ -1,0 +1,19 @@
+/** Thrown by a drain when `REDIS_URL` is not configured; the endpoint answers 500. */
+export class RedisNotConfiguredError extends Error {
+  constructor() {
+    super('REDIS_URL is not configured. Set REDIS_URL to a redis:// or rediss:// URL and restart the process.');
+    this.name = RedisNotConfiguredError.name;
+  }
+}
+
+/**
+ * Thrown by a drain when Redis cannot be reached or the connection is lost
+ * during the call; the endpoint answers 503. Jobs that were running keep their
+ * lock until it expires, and the next call recovers them.
+ */
+export class RedisUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super(`Redis is unavailable: ${reason}. Retry later.`);
+    this.name = RedisUnavailableError.name;
+  }
+}

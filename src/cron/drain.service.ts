@@ -1,0 +1,117 @@
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+
+import { AppConfig } from '../config/app-config';
+import { JobHandlerRegistry } from '../queues/job-handler.registry';
+import { isQueueName, type QueueName } from '../queues/queue-names';
+import { DrainRun, type DrainRunOptions } from './drain/drain-run';
+import { RedisNotConfiguredError } from './drain.errors';
+import { DRAIN_DEFAULTS, DRAIN_LIMITS, type DrainOptions, type DrainResult } from './drain-result';
+
+/**
+ * Processes the runnable jobs of the queues on demand and never calls BullMQ's
+ * `Queue.drain()`, which deletes jobs instead of processing them.
+ *
+ * Each call opens one Redis connection, probes the requested queues in one
+ * command, runs their jobs through the registered handlers with BullMQ's own
+ * semantics, and disconnects; nothing is sent to Redis between calls. Other
+ * modules may inject this service and call `drain()` directly.
+ */
+@Injectable()
+export class DrainService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(DrainService.name);
+  private readonly runs = new Map<DrainRun, Promise<unknown>>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly registry: JobHandlerRegistry,
+  ) {}
+
+  /**
+   * Processes what is runnable now in the requested queues and returns a
+   * summary per queue.
+   *
+   * @throws RangeError when an option is out of range or names an unknown queue.
+   * @throws RedisNotConfiguredError when `REDIS_URL` is not set.
+   * @throws RedisUnavailableError when Redis cannot be reached or the
+   * connection is lost during the call.
+   */
+  async drain(options: DrainOptions = {}): Promise<DrainResult> {
+    const runOptions = this.resolveOptions(options);
+    const redisUrl = this.config.redis.url;
+    if (redisUrl === undefined) {
+      throw new RedisNotConfiguredError();
+    }
+
+    const run = new DrainRun(this.config, this.registry, redisUrl, runOptions);
+    const execution = run.execute();
+    this.runs.set(
+      run,
+      execution.catch(() => undefined),
+    );
+    try {
+      const result = await execution;
+      this.logSummary(result);
+      return result;
+    } catch (error) {
+      this.logger.warn(`Drain call failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    } finally {
+      this.runs.delete(run);
+    }
+  }
+
+  /** Stops calls in progress as if their deadline had passed, and waits for their answers. */
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const run of this.runs.keys()) {
+      run.requestStop('shutdown');
+    }
+    await Promise.all(this.runs.values());
+  }
+
+  private resolveOptions(options: DrainOptions): DrainRunOptions {
+    const queues = options.queues ?? this.config.drain.defaultQueues;
+    const unknown = queues.filter((queue) => !isQueueName(queue));
+    if (unknown.length > 0) {
+      throw new RangeError(
+        `Unknown queue ${unknown.join(', ')}. Known queues: ${this.config.queues.names.join(', ')}.`,
+      );
+    }
+    return {
+      queues: [...new Set<QueueName>(queues)],
+      maxDurationMs: checkedLimit('maxDurationMs', options.maxDurationMs ?? DRAIN_DEFAULTS.maxDurationMs),
+      maxConcurrentQueues: checkedLimit(
+        'maxConcurrentQueues',
+        options.maxConcurrentQueues ?? DRAIN_DEFAULTS.maxConcurrentQueues,
+      ),
+      maxJobsPerQueue:
+        options.maxJobsPerQueue === undefined ? undefined : checkedLimit('maxJobsPerQueue', options.maxJobsPerQueue),
+    };
+  }
+
+  private logSummary(result: DrainResult): void {
+    const queues = Object.entries(result.queues).map(([name, queue]) => ({
+      name,
+      processed: queue.processed,
+      failed: queue.failed,
+      stoppedBy: queue.stoppedBy,
+      remaining: queue.remaining,
+    }));
+    const processed = queues.reduce((total, queue) => total + queue.processed, 0);
+    const failed = queues.reduce((total, queue) => total + queue.failed, 0);
+    this.logger.log({
+      message: `Drained ${processed} job(s), ${failed} failed, in ${result.durationMs} ms with ${result.redisCommands} Redis command(s); stopped by ${result.stoppedBy}.`,
+      durationMs: result.durationMs,
+      redisCommands: result.redisCommands,
+      stoppedBy: result.stoppedBy,
+      queues,
+    });
+  }
+}
+
+function checkedLimit(name: keyof typeof DRAIN_LIMITS, value: number): number {
+  const { min, max } = DRAIN_LIMITS[name];
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be a whole number from ${min} to ${max}; got ${value}.`);
+  }
+  return value;
+}

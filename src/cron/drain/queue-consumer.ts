@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+
+import { Logger } from '@nestjs/common';
+import type { Job, Processor } from 'bullmq';
+
+import type { QueueJobHandler } from '../../queues/job-handler.interface';
+import type { QueueName } from '../../queues/queue-names';
+import { RunningJobs } from '../../queues/running-jobs';
+import type { DrainWorker } from './drain-worker';
+import type { DrainStop } from './drain-stop';
+
+/** How the consumption of one queue ended. */
+export interface ConsumerOutcome {
+  readonly processed: number;
+  readonly failed: number;
+  /** Epoch milliseconds at which a fetch first found no runnable job, or `null`. */
+  readonly idleSince: number | null;
+  readonly stoppedBy: 'idle' | 'maxJobs' | 'maxDuration';
+  /** Jobs moved back to wait at the deadline. */
+  readonly putBack: number;
+}
+
+type SlotEnd = 'idle' | 'maxJobs' | 'stopped';
+
+/**
+ * Consumes one queue within one drain call: up to `concurrency` jobs at a
+ * time, until a fetch finds no runnable job, `maxJobs` jobs were taken, or the
+ * call stops.
+ *
+ * A slot fetches its next job with the completion of the previous one, in
+ * the same script call, which is how BullMQ's own worker keeps to about one
+ * command per job. When the call stops, running handlers see their abort
+ * signal; a handler that throws after it, or is still running at the cutoff,
+ * has its job put back (see `RunningJobs`).
+ */
+export class QueueConsumer {
+  private readonly logger = new Logger(QueueConsumer.name);
+  private readonly worker: DrainWorker;
+  private readonly running: RunningJobs;
+  private readonly slotEnds: SlotEnd[] = [];
+  private processed = 0;
+  private failed = 0;
+  private taken = 0;
+  private idleSince: number | null = null;
+
+  constructor(
+    private readonly queue: QueueName,
+    handler: QueueJobHandler,
+    createWorker: (processor: Processor) => DrainWorker,
+    private readonly concurrency: number,
+    private readonly maxJobs: number | undefined,
+    private readonly stop: DrainStop,
+  ) {
+    this.running = new RunningJobs(queue, handler);
+    this.worker = createWorker(this.running.process);
+    this.worker.on('completed', () => {
+      this.processed += 1;
+    });
+    this.worker.on('failed', () => {
+      this.failed += 1;
+    });
+  }
+
+  async consume(expiredLocks: number): Promise<ConsumerOutcome> {
+    if (expiredLocks > 0) {
+      const recovered = await this.worker.recoverExpiredLocks();
+      this.logger.warn(`Recovered ${recovered.length} job(s) of ${this.queue} whose lock had expired.`);
+    }
+    this.worker.startLockRenewal();
+
+    const interrupt = () => {
+      this.running.interrupt();
+      this.worker.cancelAllJobs('The drain call is stopping.');
+    };
+    this.stop.signal.addEventListener('abort', interrupt, { once: true });
+    try {
+      const slots = await this.startSlots();
+      const putBackAtCutoff = this.stop.cutoff.then(() => this.running.putBackUnfinished());
+      await Promise.race([Promise.all(slots), putBackAtCutoff]);
+    } finally {
+      this.stop.signal.removeEventListener('abort', interrupt);
+    }
+    return this.outcome();
+  }
+
+  private async startSlots(): Promise<Promise<void>[]> {
+    const slots: Promise<void>[] = [];
+    while (slots.length < this.concurrency) {
+      if (!this.reserveJob()) {
+        break;
+      }
+      const token = `${this.worker.id}:${randomUUID()}`;
+      const fetched = await this.worker.getNextJob(token, { block: false });
+      const job = await this.acceptFetched(fetched, true);
+      if (job === undefined) {
+        break;
+      }
+      slots.push(this.runSlot(job));
+    }
+    return slots;
+  }
+
+  private async runSlot(first: Job): Promise<void> {
+    let job: Job | undefined = first;
+    while (job !== undefined) {
+      let reserved = false;
+      const next: Job | void = await this.worker.processJob(job, job.token ?? '', () => {
+        reserved ||= this.reserveJob();
+        return reserved;
+      });
+      job = await this.acceptFetched(next ?? undefined, reserved);
+    }
+  }
+
+  /**
+   * Counts a job against `maxJobs` before it is fetched, so that concurrent
+   * slots never take more than the limit. Returns false when no job may be
+   * taken; the slot then ends.
+   */
+  private reserveJob(): boolean {
+    if (this.stop.requested) {
+      this.slotEnds.push('stopped');
+      return false;
+    }
+    if (this.maxJobs !== undefined && this.taken >= this.maxJobs) {
+      this.slotEnds.push('maxJobs');
+      return false;
+    }
+    this.taken += 1;
+    return true;
+  }
+
+  /**
+   * Handles the result of a fetch: a job fetched after the call started to
+   * stop is put back unstarted, and an empty fetch releases its reservation
+   * and marks the queue idle.
+   */
+  private async acceptFetched(job: Job | undefined, reserved: boolean): Promise<Job | undefined> {
+    if (job === undefined) {
+      if (reserved) {
+        this.taken -= 1;
+        this.idleSince ??= Date.now();
+        this.slotEnds.push('idle');
+      }
+      return undefined;
+    }
+    if (this.stop.requested) {
+      await this.running.putBack(job, job.token ?? '');
+      this.slotEnds.push('stopped');
+      return undefined;
+    }
+    return job;
+  }
+
+  private outcome(): ConsumerOutcome {
+    return {
+      processed: this.processed,
+      failed: this.failed,
+      idleSince: this.idleSince,
+      stoppedBy: this.stopReason(),
+      putBack: this.running.putBackCount,
+    };
+  }
+
+  private stopReason(): ConsumerOutcome['stoppedBy'] {
+    if (this.stop.requested && (this.slotEnds.includes('stopped') || this.running.size > 0)) {
+      return 'maxDuration';
+    }
+    if (this.slotEnds.includes('maxJobs')) {
+      return 'maxJobs';
+    }
+    return 'idle';
+  }
+}

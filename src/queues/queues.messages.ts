@@ -1,0 +1,11 @@
+export const DUPLICATE_HANDLER = (queue: string, first: string, second: string) =>
+  `Queue "${queue}" has two job handlers: ${first} and ${second}. Keep exactly one @JobHandler('${queue}') class.`;
+
+export const UNKNOWN_HANDLER_QUEUE = (handler: string, queue: string, known: readonly string[]) =>
+  `${handler} is a @JobHandler for queue "${queue}", which is not configured. Use one of: ${known.join(', ')}.`;
+
+export const HANDLER_WITHOUT_HANDLE = (handler: string) =>
+  `${handler} is a @JobHandler but has no handle(job, signal) method. Implement QueueJobHandler.`;
+
+export const SCOPED_HANDLER = (handler: string) =>
+  `${handler} is a @JobHandler but is request- or transient-scoped. Job handlers must be singletons; remove the scope option.`;

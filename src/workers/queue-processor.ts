@@ -1,0 +1,58 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, type Type } from '@nestjs/common';
+import type { Job, WorkerOptions } from 'bullmq';
+
+import { JobHandlerRegistry } from '../queues/job-handler.registry';
+import type { QueueName } from '../queues/queue-names';
+import { RunningJobs } from '../queues/running-jobs';
+
+/**
+ * Always-on worker of one queue. It passes each job to the queue's
+ * `@JobHandler`, the same one that drain calls use.
+ */
+export abstract class QueueProcessor extends WorkerHost {
+  abstract readonly queue: QueueName;
+  private runningJobs: RunningJobs | undefined;
+
+  constructor(private readonly registry: JobHandlerRegistry) {
+    super();
+  }
+
+  /** Jobs in progress; `undefined` when the queue has no handler. */
+  get running(): RunningJobs | undefined {
+    const handler = this.registry.get(this.queue);
+    if (this.runningJobs === undefined && handler !== undefined) {
+      this.runningJobs = new RunningJobs(this.queue, handler);
+    }
+    return this.runningJobs;
+  }
+
+  // BullMQ passes an abort signal only to processors that declare a third parameter.
+  process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
+    const running = this.running;
+    if (running === undefined) {
+      return Promise.reject(new Error(`Queue ${this.queue} has no job handler.`));
+    }
+    return running.process(job, token, signal);
+  }
+}
+
+/**
+ * Creates the `@Processor` class of one queue with worker options taken from
+ * the validated configuration when the module is built.
+ */
+export function createQueueProcessor(
+  queue: QueueName,
+  options: Omit<WorkerOptions, 'connection'>,
+): Type<QueueProcessor> {
+  @Processor(queue, options)
+  class ConfiguredQueueProcessor extends QueueProcessor {
+    readonly queue = queue;
+
+    constructor(@Inject(JobHandlerRegistry) registry: JobHandlerRegistry) {
+      super(registry);
+    }
+  }
+  Object.defineProperty(ConfiguredQueueProcessor, 'name', { value: `QueueProcessor(${queue})` });
+  return ConfiguredQueueProcessor;
+}

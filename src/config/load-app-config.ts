@@ -34,14 +34,15 @@ export class ConfigurationError extends Error {
 export function loadAppConfig(env: Readonly<Record<string, string | undefined>>): AppConfig {
   const variables = readVariables(env);
   const problems = validateSync(variables).flatMap((error) => Object.values(error.constraints ?? {}));
-  const inProcess = variables.WORKER_INPROCESS === undefined || parseFlag(variables.WORKER_INPROCESS);
-  if (problems.length === 0 && inProcess && variables.REDIS_URL === undefined) {
-    problems.push(
-      'REDIS_URL is required when WORKER_INPROCESS runs in-process workers. Set REDIS_URL, or set WORKER_INPROCESS=0 to run the API in cron mode.',
-    );
-  }
   if (problems.length > 0) {
     throw new ConfigurationError(problems);
+  }
+
+  const inProcess = variables.WORKER_INPROCESS === undefined || parseFlag(variables.WORKER_INPROCESS);
+  if (inProcess && variables.REDIS_URL === undefined) {
+    throw new ConfigurationError([
+      'REDIS_URL is required when WORKER_INPROCESS runs in-process workers. Set REDIS_URL, or set WORKER_INPROCESS=0 to run the API in cron mode.',
+    ]);
   }
   return buildConfig(variables, inProcess);
 }

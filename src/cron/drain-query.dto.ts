@@ -30,27 +30,28 @@ const givenOnce = (property: string) => ({ message: `${property} must be given o
 
 /**
  * Query parameters of the drain endpoint, as strings. A present parameter
- * must be valid; the pipe rejects unknown ones.
+ * must be valid; the pipe rejects unknown ones. class-validator runs the
+ * decorators from the bottom up, so the single-value check comes first.
  */
 export class DrainQueryDto {
   @IsOptional()
-  @IsString(givenOnce('queue'))
   @IsIn(QUEUE_NAMES, { message: `queue must be one of: ${QUEUE_NAMES.join(', ')}.` })
+  @IsString(givenOnce('queue'))
   queue?: string;
 
   @IsOptional()
-  @IsString(givenOnce('maxDurationMs'))
   @IsIntegerString(DRAIN_LIMITS.maxDurationMs.min, DRAIN_LIMITS.maxDurationMs.max)
+  @IsString(givenOnce('maxDurationMs'))
   maxDurationMs?: string;
 
   @IsOptional()
-  @IsString(givenOnce('maxConcurrentQueues'))
   @IsIntegerString(DRAIN_LIMITS.maxConcurrentQueues.min, DRAIN_LIMITS.maxConcurrentQueues.max)
+  @IsString(givenOnce('maxConcurrentQueues'))
   maxConcurrentQueues?: string;
 
   @IsOptional()
-  @IsString(givenOnce('maxJobsPerQueue'))
   @IsIntegerString(DRAIN_LIMITS.maxJobsPerQueue.min, DRAIN_LIMITS.maxJobsPerQueue.max)
+  @IsString(givenOnce('maxJobsPerQueue'))
   maxJobsPerQueue?: string;
 
   toDrainOptions(): DrainOptions {

@@ -1,0 +1,192 @@
+import { QUEUE_NAMES } from '../queues/queue-names';
+import { ConfigurationError, loadAppConfig } from './load-app-config';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** Returns the problems that `loadAppConfig` reports for `env`, or fails the test when it accepts it. */
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadAppConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      return error.problems;
+    }
+    throw error;
+  }
+  throw new Error(`loadAppConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe(loadAppConfig.name, () => {
+  describe('when only REDIS_URL is set', () => {
+    const config = loadAppConfig({ REDIS_URL });
+
+    it('runs in-process workers for every queue', () => {
+      expect(config.workers.inProcess).toBe(true);
+      expect(config.workers.queues).toEqual(QUEUE_NAMES);
+    });
+
+    it('applies the documented defaults', () => {
+      expect(config.redis.keyPrefix).toBe('bull');
+      expect(config.drain.rateLimitPerMinute).toBe(12);
+      expect(config.drain.allowedIps).toEqual([]);
+      expect(config.drain.defaultQueues).toEqual(QUEUE_NAMES);
+      expect(config.http.port).toBe(3000);
+      expect(config.http.trustProxy).toEqual(['loopback', 'linklocal', 'uniquelocal']);
+      expect(Object.values(config.queues.concurrency)).toEqual([1, 1, 1, 1, 1]);
+    });
+
+    it('has no token', () => {
+      expect(config.drain.token).toBeUndefined();
+      expect(config.drain.tokenVariable).toBeUndefined();
+    });
+  });
+
+  describe('WORKER_INPROCESS', () => {
+    it.each(['1', 'true', 'YES', 'on'])('when %s, enables in-process workers', (value) => {
+      expect(loadAppConfig({ REDIS_URL, WORKER_INPROCESS: value }).workers.inProcess).toBe(true);
+    });
+
+    it.each(['0', 'false', 'No', 'off'])('when %s, disables in-process workers', (value) => {
+      expect(loadAppConfig({ WORKER_INPROCESS: value }).workers.inProcess).toBe(false);
+    });
+
+    it('when invalid, names the variable and the accepted words', () => {
+      expect(problemsOf({ REDIS_URL, WORKER_INPROCESS: 'maybe' })).toEqual([
+        'WORKER_INPROCESS must be one of 1, true, yes, on, 0, false, no, off (got "maybe").',
+      ]);
+    });
+
+    it('when blank, keeps the default', () => {
+      expect(loadAppConfig({ REDIS_URL, WORKER_INPROCESS: '  ' }).workers.inProcess).toBe(true);
+    });
+  });
+
+  describe('REDIS_URL', () => {
+    it('when missing in cron mode, is accepted so that the drain can answer 500', () => {
+      expect(loadAppConfig({ WORKER_INPROCESS: '0' }).redis.url).toBeUndefined();
+    });
+
+    it('when missing with in-process workers, is a start-up error', () => {
+      expect(problemsOf({})).toEqual([expect.stringContaining('REDIS_URL is required when WORKER_INPROCESS')]);
+    });
+
+    it.each(['rediss://user:pw@redis.example.com:6380/2', 'redis://localhost', 'redis://:pw@10.0.0.5:6379'])(
+      'accepts %s',
+      (url) => {
+        expect(loadAppConfig({ REDIS_URL: url }).redis.url).toBe(url);
+      },
+    );
+
+    it.each([
+      ['http://user:s3cret-pass@host:6379', 'the scheme is not redis or rediss'],
+      ['redis://user:s3cret-pass@:6379', 'must be a redis:// or rediss:// URL'],
+      ['redis://user:s3cret-pass@host:6379/zero', 'the database after the host must be a number'],
+      ['not a url s3cret-pass', 'must be a redis:// or rediss:// URL'],
+    ])('rejects %s without printing its password', (url, reason) => {
+      const [problem] = problemsOf({ REDIS_URL: url });
+
+      expect(problem).toContain('REDIS_URL');
+      expect(problem).toContain(reason);
+      expect(problem).not.toContain('s3cret-pass');
+    });
+  });
+
+  describe('token variables', () => {
+    it('prefers DRAIN_QUEUES_TOKEN over CRON_SECRET and CRON_TOKEN', () => {
+      const { drain } = loadAppConfig({ REDIS_URL, DRAIN_QUEUES_TOKEN: 'a', CRON_SECRET: 'b', CRON_TOKEN: 'c' });
+
+      expect(drain.token).toBe('a');
+      expect(drain.tokenVariable).toBe('DRAIN_QUEUES_TOKEN');
+    });
+
+    it('falls through a blank DRAIN_QUEUES_TOKEN to CRON_SECRET', () => {
+      const { drain } = loadAppConfig({ REDIS_URL, DRAIN_QUEUES_TOKEN: ' ', CRON_SECRET: 'b', CRON_TOKEN: 'c' });
+
+      expect(drain.token).toBe('b');
+      expect(drain.tokenVariable).toBe('CRON_SECRET');
+    });
+
+    it('uses CRON_TOKEN when it is the only one set', () => {
+      expect(loadAppConfig({ REDIS_URL, CRON_TOKEN: 'c' }).drain.tokenVariable).toBe('CRON_TOKEN');
+    });
+
+    it('trims a trailing newline from a token mounted from a file', () => {
+      expect(loadAppConfig({ REDIS_URL, DRAIN_QUEUES_TOKEN: 'abc\n' }).drain.token).toBe('abc');
+    });
+  });
+
+  describe('CRON_ALLOWED_IPS', () => {
+    it('canonicalises addresses and ranges', () => {
+      const { drain } = loadAppConfig({
+        REDIS_URL,
+        CRON_ALLOWED_IPS: '203.0.113.7, 2001:DB8:0:0::1 ,10.0.0.0/8,::ffff:192.0.2.1, ::ffff:198.51.100.0/120',
+      });
+
+      expect(drain.allowedIps).toEqual(['203.0.113.7', '2001:db8::1', '10.0.0.0/8', '192.0.2.1', '198.51.100.0/24']);
+    });
+
+    it('when empty, allows every address', () => {
+      expect(loadAppConfig({ REDIS_URL, CRON_ALLOWED_IPS: '' }).drain.allowedIps).toEqual([]);
+    });
+
+    it('names an invalid entry', () => {
+      expect(problemsOf({ REDIS_URL, CRON_ALLOWED_IPS: '10.0.0.1, 10.0.0.300' })).toEqual([
+        expect.stringContaining('(invalid entry: "10.0.0.300")'),
+      ]);
+    });
+  });
+
+  describe('QUEUE_CONCURRENCY', () => {
+    it('applies one number to every queue', () => {
+      expect(Object.values(loadAppConfig({ REDIS_URL, QUEUE_CONCURRENCY: '4' }).queues.concurrency)).toEqual([
+        4, 4, 4, 4, 4,
+      ]);
+    });
+
+    it('applies a default and per-queue values', () => {
+      const { concurrency } = loadAppConfig({ REDIS_URL, QUEUE_CONCURRENCY: '2, batch-jobs=8' }).queues;
+
+      expect(concurrency['batch-jobs']).toBe(8);
+      expect(concurrency['seed-jobs']).toBe(2);
+    });
+
+    it.each(['0', 'batch-jobs=x', 'unknown-jobs=2', '1.5'])('rejects %s', (value) => {
+      expect(problemsOf({ REDIS_URL, QUEUE_CONCURRENCY: value })).toEqual([
+        expect.stringContaining('QUEUE_CONCURRENCY must be'),
+      ]);
+    });
+  });
+
+  describe('numbers', () => {
+    it.each([
+      ['DRAIN_QUEUES_RATE_LIMIT', '0'],
+      ['DRAIN_QUEUES_RATE_LIMIT', '1e3'],
+      ['PORT', '70000'],
+      ['PORT', '-1'],
+      ['WORKER_DRAIN_DELAY_SECONDS', 'abc'],
+    ])('rejects %s=%s', (name, value) => {
+      expect(problemsOf({ REDIS_URL, [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name} must be`))]);
+    });
+  });
+
+  describe('TRUST_PROXY', () => {
+    it.each([
+      ['true', true],
+      ['false', false],
+      ['2', 2],
+      ['loopback, 10.0.0.0/8', ['loopback', '10.0.0.0/8']],
+    ])('parses %s', (value, expected) => {
+      expect(loadAppConfig({ REDIS_URL, TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
+    });
+
+    it('rejects an entry that is neither an address nor a known name', () => {
+      expect(problemsOf({ REDIS_URL, TRUST_PROXY: 'loopback, proxy.example.com' })).toEqual([
+        expect.stringContaining('TRUST_PROXY must be'),
+      ]);
+    });
+  });
+
+  it('reports every invalid variable at once', () => {
+    expect(problemsOf({ REDIS_URL, PORT: 'x', LOG_FORMAT: 'xml', DRAIN_DEFAULT_QUEUES: 'nope' })).toHaveLength(3);
+  });
+});

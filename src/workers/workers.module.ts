@@ -10,7 +10,9 @@ import { QUEUE_PROCESSORS, WorkersLifecycle } from './workers.lifecycle';
 /**
  * Always-on BullMQ workers, one `@Processor` per queue. Whether they exist is
  * decided from the validated configuration when the module is built, so the
- * API in cron mode registers no worker and holds no Redis connection.
+ * API in cron mode registers no worker and holds no Redis connection. With
+ * workers, the queues are registered too and can be injected with
+ * `@InjectQueue(name)`.
  */
 @Module({})
 export class WorkersModule {
@@ -40,7 +42,12 @@ export class WorkersModule {
     );
     return {
       module: WorkersModule,
-      imports: [BullModule.forRoot({ connection: workerConnectionOptions(redisUrl), prefix: config.redis.keyPrefix })],
+      imports: [
+        BullModule.forRoot({ connection: workerConnectionOptions(redisUrl), prefix: config.redis.keyPrefix }),
+        // Registering the queues also brings @nestjs/bullmq's explorer, which
+        // creates the workers, and lets other modules inject the queues.
+        BullModule.registerQueue(...queues.map((name) => ({ name }))),
+      ],
       providers: [
         ...processors,
         {

@@ -23,7 +23,9 @@ export class TestQueues {
   }
 
   async add(name: QueueName, count: number, data: ExampleJobData = {}, options: JobsOptions = {}): Promise<void> {
-    await this.get(name).addBulk(Array.from({ length: count }, (_, index) => ({ name: `job-${index}`, data, opts: options })));
+    await this.get(name).addBulk(
+      Array.from({ length: count }, (_, index) => ({ name: `job-${index}`, data, opts: options })),
+    );
   }
 
   async addToAll(count: number, data: ExampleJobData = {}): Promise<void> {

@@ -70,7 +70,9 @@ async function waitUntilReady(port: number, child: ChildProcess): Promise<void> 
     };
     child.stdout?.on('data', onData);
     child.once('exit', (code) =>
-      reject(new Error(`redis-server exited with code ${code} before accepting connections on port ${port}:\n${output}`)),
+      reject(
+        new Error(`redis-server exited with code ${code} before accepting connections on port ${port}:\n${output}`),
+      ),
     );
   });
 }

@@ -152,11 +152,12 @@ export class DrainRun {
   private async consumeQueue(client: CountingRedis, plan: QueuePlan): Promise<QueueReport> {
     const { queue } = plan;
     const connection = this.sharedConnection(client);
-    const createWorker = (processor: Processor) => {
+    const createWorker = (processor: Processor, onFetch: (token: string) => void) => {
       const worker = new DrainWorker(queue, processor, connection, client, {
         keyPrefix: this.config.redis.keyPrefix,
         concurrency: this.config.queues.concurrency[queue],
         lockDurationMs: this.config.queues.lockDurationMs,
+        onFetch,
       });
       worker.on('error', (error: Error) =>
         this.logger.warn(`The worker of ${queue} reported an error: ${error.message}`),

@@ -4,6 +4,8 @@ import {
   RedisQueueBackend,
   Worker,
   type BackendFactory,
+  type Job,
+  type JobJson,
   type Processor,
 } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -14,6 +16,12 @@ export interface DrainWorkerOptions {
   readonly keyPrefix: string;
   readonly concurrency: number;
   readonly lockDurationMs: number;
+  /**
+   * Called whenever BullMQ hands over the result of a fetch for a slot's
+   * token: with `true` when it brought a job. Completing a job without asking
+   * for the next one also reports an empty fetch.
+   */
+  readonly onFetch: (token: string, fetchedJob: boolean) => void;
 }
 
 /**
@@ -50,6 +58,7 @@ interface MarkExpiredLocksCommand {
  */
 export class DrainWorker extends Worker<unknown, unknown, string, RedisQueueBackend> {
   private readonly client: Redis & Partial<MarkExpiredLocksCommand>;
+  private readonly onFetch: DrainWorkerOptions['onFetch'];
 
   constructor(
     queue: string,
@@ -73,6 +82,7 @@ export class DrainWorker extends Worker<unknown, unknown, string, RedisQueueBack
       sharedConnectionBackend(connection),
     );
     this.client = client;
+    this.onFetch = options.onFetch;
   }
 
   /** Starts renewing the locks of running jobs, which `Worker.run()` would do. */
@@ -112,6 +122,15 @@ export class DrainWorker extends Worker<unknown, unknown, string, RedisQueueBack
       this.emit('stalled', jobId, 'active');
     }
     return recovered;
+  }
+
+  protected override nextJobFromJobData(
+    jobData?: JobJson,
+    jobId?: string,
+    token?: string,
+  ): Promise<Job<unknown, unknown, string>> {
+    this.onFetch(token ?? '', jobData !== undefined && jobData !== null);
+    return super.nextJobFromJobData(jobData, jobId, token);
   }
 }
 

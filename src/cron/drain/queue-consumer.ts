@@ -38,6 +38,8 @@ export class QueueConsumer {
   private readonly worker: DrainWorker;
   private readonly running: RunningJobs;
   private readonly slotEnds: SlotEnd[] = [];
+  /** Slot tokens whose requested fetch has returned, with or without a job. */
+  private readonly fetchedTokens = new Set<string>();
   private processed = 0;
   private failed = 0;
   private taken = 0;
@@ -46,13 +48,13 @@ export class QueueConsumer {
   constructor(
     private readonly queue: QueueName,
     handler: QueueJobHandler,
-    createWorker: (processor: Processor) => DrainWorker,
+    createWorker: (processor: Processor, onFetch: (token: string) => void) => DrainWorker,
     private readonly concurrency: number,
     private readonly maxJobs: number | undefined,
     private readonly stop: DrainStop,
   ) {
     this.running = new RunningJobs(queue, handler);
-    this.worker = createWorker(this.running.process);
+    this.worker = createWorker(this.running.process, (token) => this.fetchedTokens.add(token));
     this.worker.on('completed', () => {
       this.processed += 1;
     });
@@ -85,30 +87,38 @@ export class QueueConsumer {
 
   private async startSlots(): Promise<Promise<void>[]> {
     const slots: Promise<void>[] = [];
-    while (slots.length < this.concurrency) {
-      if (!this.reserveJob()) {
-        break;
-      }
+    while (slots.length < this.concurrency && this.reserveJob()) {
       const token = `${this.worker.id}:${randomUUID()}`;
-      const fetched = await this.worker.getNextJob(token, { block: false });
-      const job = await this.acceptFetched(fetched, true);
+      const job = await this.fetchReserved(token);
       if (job === undefined) {
         break;
       }
-      slots.push(this.runSlot(job));
+      slots.push(this.runSlot(job, token));
     }
     return slots;
   }
 
-  private async runSlot(first: Job): Promise<void> {
+  private async runSlot(first: Job, token: string): Promise<void> {
     let job: Job | undefined = first;
     while (job !== undefined) {
       let reserved = false;
-      const next: Job | void = await this.worker.processJob(job, job.token ?? '', () => {
+      this.fetchedTokens.delete(token);
+      const next: Job | void = await this.worker.processJob(job, token, () => {
         reserved ||= this.reserveJob();
         return reserved;
       });
-      job = await this.acceptFetched(next ?? undefined, reserved);
+
+      if (next) {
+        job = await this.acceptFetched(next);
+      } else if (!reserved) {
+        job = undefined;
+      } else if (this.fetchedTokens.has(token)) {
+        job = await this.acceptFetched(undefined);
+      } else {
+        // The job ended without fetching the next one, as an immediate
+        // retry does, so fetch it now with the same reservation.
+        job = await this.fetchReserved(token);
+      }
     }
   }
 
@@ -130,18 +140,20 @@ export class QueueConsumer {
     return true;
   }
 
+  private async fetchReserved(token: string): Promise<Job | undefined> {
+    return this.acceptFetched(await this.worker.getNextJob(token, { block: false }));
+  }
+
   /**
-   * Handles the result of a fetch: a job fetched after the call started to
-   * stop is put back unstarted, and an empty fetch releases its reservation
-   * and marks the queue idle.
+   * Handles the result of a reserved fetch: an empty fetch releases the
+   * reservation and marks the queue idle, and a job fetched after the call
+   * started to stop is put back unstarted.
    */
-  private async acceptFetched(job: Job | undefined, reserved: boolean): Promise<Job | undefined> {
+  private async acceptFetched(job: Job | undefined): Promise<Job | undefined> {
     if (job === undefined) {
-      if (reserved) {
-        this.taken -= 1;
-        this.idleSince ??= Date.now();
-        this.slotEnds.push('idle');
-      }
+      this.taken -= 1;
+      this.idleSince ??= Date.now();
+      this.slotEnds.push('idle');
       return undefined;
     }
     if (this.stop.requested) {

@@ -7,9 +7,9 @@ import { ConfigurationError, loadAppConfig } from './config/load-app-config';
 
 /**
  * Options for creating the API application. Body parsing is off because no
- * route of the reference application reads a body, and the drain endpoint
- * must ignore whatever a scheduler sends: a malformed JSON body would
- * otherwise be rejected before the rate limit and the token are checked.
+ * route of the reference application reads a body. The drain endpoint must
+ * ignore whatever a scheduler sends, and a body parser would reject a
+ * malformed JSON body before the rate limit and the token are checked.
  */
 export function apiApplicationOptions(config: AppConfig): NestApplicationOptions {
   return { bodyParser: false, logger: createLogger(config) };

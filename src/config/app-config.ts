@@ -21,7 +21,7 @@ export interface RedisSettings {
 }
 
 export interface QueueSettings {
-  /** Every queue the application knows, in the order responses list them. */
+  /** Every queue of the application, in the order responses list them. */
   readonly names: readonly QueueName[];
   /** Jobs processed at the same time per queue, by both modes. */
   readonly concurrency: Readonly<Record<QueueName, number>>;

@@ -62,7 +62,7 @@ describe(loadAppConfig.name, () => {
   });
 
   describe('REDIS_URL', () => {
-    it('when missing in cron mode, is accepted so that the drain can answer 500', () => {
+    it('when missing in cron mode, is accepted', () => {
       expect(loadAppConfig({ WORKER_INPROCESS: '0' }).redis.url).toBeUndefined();
     });
 

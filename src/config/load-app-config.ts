@@ -16,7 +16,7 @@ import { ENVIRONMENT_VARIABLE_NAMES, EnvironmentVariables } from './environment-
 const DEFAULT_TRUST_PROXY = ['loopback', 'linklocal', 'uniquelocal'];
 
 /**
- * Thrown when the environment is invalid. `problems` holds one sentence per
+ * Thrown when the environment is invalid. `problems` contains one sentence per
  * invalid variable; none of them contains a secret.
  */
 export class ConfigurationError extends Error {

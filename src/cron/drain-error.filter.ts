@@ -12,7 +12,7 @@ import { CronMessages, REDIS_UNAVAILABLE_RETRY_AFTER_SECONDS } from './cron.mess
 import { RedisNotConfiguredError, RedisUnavailableError } from './drain.errors';
 
 /**
- * Answers the drain's Redis errors in Nest's usual error shape: 500 when
+ * Maps the drain's Redis errors to responses in Nest's usual error shape: 500 when
  * REDIS_URL is missing, 503 with `Retry-After` when Redis is unavailable.
  * The Redis host and the underlying error stay in the server log.
  */

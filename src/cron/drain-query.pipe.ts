@@ -3,7 +3,7 @@ import { validateSync } from 'class-validator';
 
 import { DRAIN_QUERY_PARAMETERS, DrainQueryDto } from './drain-query.dto';
 
-/** Longest parameter name echoed back in an error message. */
+/** Maximum length of a parameter name echoed back in an error message. */
 const MAX_ECHOED_NAME_LENGTH = 64;
 
 /**

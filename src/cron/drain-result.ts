@@ -15,7 +15,11 @@ export interface QueueDrainResult {
   processed: number;
   /** Jobs whose handler threw in this call; they may be retried later under their `attempts`. */
   failed: number;
-  /** Milliseconds from the start of the call until the queue first had no runnable job; `0` when it had none at the start, `null` when it never became idle. */
+  /**
+   * Milliseconds from the start of the call until the queue first had no
+   * runnable job. It is `0` when the queue had none at the start and `null`
+   * when it never became idle.
+   */
   idleAt: number | null;
   stoppedBy: QueueStopReason;
   /** Runnable jobs left when the queue stopped. */

@@ -1,4 +1,4 @@
-/** Thrown by a drain when `REDIS_URL` is not configured; the endpoint answers 500. */
+/** Thrown by a drain when `REDIS_URL` is not configured. The endpoint returns 500. */
 export class RedisNotConfiguredError extends Error {
   constructor() {
     super('REDIS_URL is not configured. Set REDIS_URL to a redis:// or rediss:// URL and restart the process.');
@@ -8,7 +8,7 @@ export class RedisNotConfiguredError extends Error {
 
 /**
  * Thrown by a drain when Redis cannot be reached or the connection is lost
- * during the call; the endpoint answers 503. Jobs that were running keep their
+ * during the call. The endpoint returns 503. Jobs that were running keep their
  * lock until it expires, and the next call recovers them.
  */
 export class RedisUnavailableError extends Error {

@@ -13,7 +13,7 @@ import { DRAIN_DEFAULTS, DRAIN_LIMITS, type DrainOptions, type DrainResult } fro
  *
  * Each call opens one Redis connection, probes the requested queues in one
  * command, runs their jobs through the registered handlers with BullMQ's own
- * semantics, and disconnects; nothing is sent to Redis between calls. Other
+ * semantics, and disconnects. Nothing is sent to Redis between calls. Other
  * modules may inject this service and call `drain()` directly.
  */
 @Injectable()
@@ -60,7 +60,7 @@ export class DrainService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Stops calls in progress as if their deadline had passed, and waits for their answers. */
+  /** Stops calls in progress as if their deadline had passed, and waits until they return. */
   async beforeApplicationShutdown(): Promise<void> {
     for (const run of this.runs.keys()) {
       run.requestStop('shutdown');

@@ -19,7 +19,7 @@ export interface ExampleJobResult {
   completedAt: string;
 }
 
-/** Longest simulated work, so that a typo in job data cannot block a worker for days. */
+/** Maximum simulated work; longer `workMs` values are rejected as invalid data. */
 const MAX_WORK_MS = 3_600_000;
 
 /**

@@ -19,8 +19,8 @@ interface RunningJob {
  * to wait, and `putBackUnfinished()` does the same for handlers still
  * running. A put-back job has its lock released and no stall or attempt
  * counted, so the next consumer runs it at once. The processor then throws
- * BullMQ's `WaitingError`, which tells the worker that the job has already
- * moved; a result that a put-back handler produces later is discarded.
+ * BullMQ's `WaitingError`, which BullMQ's worker treats as a job that has
+ * already moved. A result that a put-back handler produces later is discarded.
  */
 export class RunningJobs {
   private readonly logger = new Logger(RunningJobs.name);
@@ -68,7 +68,7 @@ export class RunningJobs {
 
   /**
    * Moves an active job back to the head of the wait list and releases its
-   * lock. If Redis does not answer, the job keeps its lock until it expires
+   * lock. If the command fails, the job keeps its lock until it expires
    * and is then recovered as stalled.
    */
   async putBack(job: Job, token: string): Promise<void> {

@@ -26,9 +26,9 @@ export class CountingRedis extends Redis {
  * Options of the short-lived connection that one drain call uses.
  *
  * The handshake is trimmed to what the server needs, because every command
- * counts against a hosted Redis quota: RESP2 avoids HELLO, and the ready-check
+ * counts against a hosted Redis quota. RESP2 avoids HELLO. The ready-check
  * INFO, CLIENT SETINFO and CLIENT MAINT_NOTIFICATIONS that ioredis 6 sends by
- * default are skipped (Redis before 7.2 rejects the last two anyway). AUTH is
+ * default are skipped; Redis before 7.2 rejects the last two anyway. AUTH is
  * sent when the URL carries a password and SELECT when it names a database
  * other than 0. TLS follows the `rediss://` scheme.
  *

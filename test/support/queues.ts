@@ -105,7 +105,8 @@ export class CommandRecorder {
     this.commands.length = 0;
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.monitor?.disconnect();
+    return Promise.resolve();
   }
 }

@@ -23,7 +23,7 @@ export async function useTestRedis(): Promise<TestRedis> {
   return { url: server.url, server, stop: () => server.stop() };
 }
 
-/** A key prefix no other test uses. */
+/** Returns a key prefix that no other test uses. */
 export function uniquePrefix(): string {
   return `test-${randomUUID().slice(0, 8)}`;
 }

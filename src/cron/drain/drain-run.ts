@@ -189,8 +189,8 @@ export class DrainRun {
 
   /**
    * Returns the BullMQ connection that wraps the call's client, created on
-   * first use so that an idle call skips BullMQ's script set-up. BullMQ
-   * neither closes a shared client nor sends a version check when told not to.
+   * first use so that an idle call skips BullMQ's script set-up. With
+   * `shared` and `skipVersionCheck`, BullMQ neither closes the client nor sends INFO.
    */
   private sharedConnection(client: CountingRedis): RedisConnection {
     if (this.connection === undefined) {

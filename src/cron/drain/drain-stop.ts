@@ -50,7 +50,7 @@ export class DrainStop {
     this.graceTimer = setTimeout(() => this.cutOff(), this.graceMs);
   }
 
-  /** Clears the grace timer; the call calls it once it has answered. */
+  /** Clears the grace timer. The drain call invokes it once it has returned. */
   dispose(): void {
     clearTimeout(this.graceTimer);
   }

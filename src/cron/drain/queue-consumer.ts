@@ -9,7 +9,7 @@ import { RunningJobs } from '../../queues/running-jobs';
 import type { DrainWorker } from './drain-worker';
 import type { DrainStop } from './drain-stop';
 
-/** How the consumption of one queue ended. */
+/** Result of consuming one queue within a drain call. */
 export interface ConsumerOutcome {
   readonly processed: number;
   readonly failed: number;
@@ -30,7 +30,7 @@ type SlotEnd = 'idle' | 'maxJobs' | 'stopped';
  * A slot fetches its next job with the completion of the previous one, in
  * the same script call, which is how BullMQ's own worker keeps to about one
  * command per job. When the call stops, running handlers see their abort
- * signal; a handler that throws after it, or is still running at the cutoff,
+ * signal. A handler that throws after it, or is still running at the cutoff,
  * has its job put back (see `RunningJobs`).
  */
 export class QueueConsumer {

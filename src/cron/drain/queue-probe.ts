@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 
 import type { QueueName } from '../../queues/queue-names';
 
-/** What one probe found in a queue. Counts are jobs. */
+/** State of one queue as a probe found it. Counts are numbers of jobs. */
 export interface QueueProbe {
   readonly paused: boolean;
   /** Waiting plus prioritized jobs. */

@@ -9,7 +9,7 @@ const SECRET_HEADERS = new Set(['x-cron-secret', 'x-cron-token']);
 const BEARER_CREDENTIAL = /^bearer +(.*)$/i;
 
 /**
- * Admits a request only when every credential header it carries holds the
+ * Admits a request only when every credential header it carries contains the
  * expected token: `X-Cron-Secret`, `X-Cron-Token` and `Authorization: Bearer`.
  *
  * Headers are read from the raw list, because Node keeps only the first

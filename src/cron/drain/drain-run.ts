@@ -106,11 +106,18 @@ export class DrainRun {
     );
     const client = createDrainClient(this.redisUrl, timeoutMs);
     this.client = client;
-    client.on('error', (error: Error) => this.logger.debug(`Redis connection error: ${error.message}`));
+    // ioredis rejects a failed connect() with "Connection is closed.", but
+    // the 'error' event before it names the cause, such as a rejected
+    // password or an untrusted TLS certificate.
+    let connectionError: Error | undefined;
+    client.on('error', (error: Error) => {
+      connectionError ??= error;
+      this.logger.debug(`Redis connection error: ${error.message}`);
+    });
     try {
       await client.connect();
     } catch (error) {
-      throw new RedisUnavailableError(describe(error));
+      throw new RedisUnavailableError(describe(connectionError ?? error));
     }
     client.once('end', () => {
       this.connectionLost = true;
@@ -303,10 +310,16 @@ export class DrainRun {
     this.stop.dispose();
     await Promise.allSettled(this.workers.map((worker) => worker.close(true)));
     await this.connection?.close().catch(() => undefined);
-    this.client?.disconnect();
+    // ioredis 6 arms a 2 s timer on disconnect() that only a socket 'close'
+    // clears, so calling it on a connection that has already ended would keep
+    // a one-shot process alive for 2 s.
+    if (this.client !== undefined && this.client.status !== 'end') {
+      this.client.disconnect();
+    }
   }
 }
 
+/** Returns the error's message without a final period, for use inside a sentence. */
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 }

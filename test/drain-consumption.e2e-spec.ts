@@ -21,25 +21,71 @@ describe('drain consumption', () => {
   });
 
   describe('Redis commands', () => {
-    it.each([1, 4])('fetches the next job with each completion at concurrency %i', async (concurrency) => {
+    let recorder: CommandRecorder;
+
+    afterEach(async () => {
+      await recorder.stop();
+    });
+
+    /** Starts recording once the jobs are added and the producers are closed. */
+    async function startRecording(): Promise<void> {
+      await fixture!.queues.close();
+      recorder = await CommandRecorder.start(redis.url);
+      recorder.reset();
+    }
+
+    it.each([1, 4])('fetch the next job with each completion at concurrency %i', async (concurrency) => {
       const jobs = 40;
       fixture = await DrainFixture.start(redis.url, { env: { QUEUE_CONCURRENCY: String(concurrency) } });
       await fixture.queues.add('batch-jobs', jobs);
-      await fixture.queues.close();
-      const recorder = await CommandRecorder.start(redis.url);
-      try {
-        recorder.reset();
-        const result = await fixture.drain({ queue: 'batch-jobs' });
-        await recorder.mark();
+      await startRecording();
 
-        expect(result.queues['batch-jobs']).toMatchObject({ processed: jobs, remaining: 0 });
-        // The probe, one fetch per slot, one completion per job (each also
-        // fetching the next job), and the closing probe.
-        expect(recorder.count).toBeLessThanOrEqual(jobs + concurrency + 2);
-        expect(result.redisCommands).toBe(recorder.count);
-      } finally {
-        await recorder.stop();
-      }
+      const result = await fixture.drain({ queue: 'batch-jobs' });
+      await recorder.mark();
+
+      expect(result.queues['batch-jobs']).toMatchObject({ processed: jobs, remaining: 0, stoppedBy: 'idle' });
+      // The probe, one fetch per slot, and one completion per job that also
+      // fetches the next job. A queue that ends idle needs no closing probe.
+      expect(recorder.count).toBe(1 + concurrency + jobs);
+      expect(result.redisCommands).toBe(recorder.count);
+    });
+
+    it('start no more slots than the probe found jobs', async () => {
+      fixture = await DrainFixture.start(redis.url, { env: { QUEUE_CONCURRENCY: '4' } });
+      await fixture.queues.add('batch-jobs', 2);
+      await startRecording();
+
+      const result = await fixture.drain();
+      await recorder.mark();
+
+      expect(result.queues['batch-jobs']).toMatchObject({ processed: 2, remaining: 0 });
+      expect(recorder.count).toBe(1 + 2 + 2);
+    });
+
+    it('keep the delayed jobs of the first probe without a closing probe', async () => {
+      fixture = await DrainFixture.start(redis.url);
+      await fixture.queues.add('batch-jobs', 3);
+      await fixture.queues.add('batch-jobs', 1, {}, { delay: 60_000 });
+      await startRecording();
+
+      const result = await fixture.drain();
+      await recorder.mark();
+
+      expect(result.queues['batch-jobs']).toMatchObject({ processed: 3, delayed: 1, remaining: 0 });
+      expect(result.queues['batch-jobs']?.nextDueInMs).toBeGreaterThan(50_000);
+      expect(recorder.count).toBe(1 + 1 + 3);
+    });
+
+    it('probe again at the end when a queue did not end idle', async () => {
+      fixture = await DrainFixture.start(redis.url);
+      await fixture.queues.add('batch-jobs', 5);
+      await startRecording();
+
+      const result = await fixture.drain({ maxJobsPerQueue: 2 });
+      await recorder.mark();
+
+      expect(result.queues['batch-jobs']).toMatchObject({ processed: 2, stoppedBy: 'maxJobs', remaining: 3 });
+      expect(recorder.count).toBe(1 + 1 + 2 + 1);
     });
   });
 

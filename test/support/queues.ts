@@ -44,6 +44,8 @@ export class TestQueues {
 
 /** One command as MONITOR reported it. */
 export interface RecordedCommand {
+  /** Server time of the command, in epoch milliseconds. */
+  readonly timeMs: number;
   /** Client address and port, or `lua` for a command that a script ran. */
   readonly source: string;
   /** Command name in lower case. */
@@ -59,6 +61,7 @@ export interface RecordedCommand {
  */
 export class CommandRecorder {
   private readonly recorded: RecordedCommand[] = [];
+  private readonly waiters = new Set<(entry: RecordedCommand) => void>();
   private readonly markerSources = new Set<string>();
   private monitor: Redis | undefined;
 
@@ -70,8 +73,10 @@ export class CommandRecorder {
     const client = new Redis(url);
     const monitor = await client.monitor();
     client.disconnect();
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      recorder.recorded.push({ source, name: (args[0] ?? '').toLowerCase(), args: args.slice(1) });
+    monitor.on('monitor', (time: string, args: string[], source: string) => {
+      const entry = { timeMs: Number(time) * 1_000, source, name: (args[0] ?? '').toLowerCase(), args: args.slice(1) };
+      recorder.recorded.push(entry);
+      recorder.waiters.forEach((notify) => notify(entry));
     });
     recorder.monitor = monitor;
     // MONITOR reports commands only after its own reply has arrived, so an
@@ -106,6 +111,19 @@ export class CommandRecorder {
     await client.echo(marker);
     await seen;
     client.disconnect();
+  }
+
+  /** Resolves with the next command, a script's included, that matches. */
+  waitFor(matches: (entry: RecordedCommand) => boolean): Promise<RecordedCommand> {
+    return new Promise((resolve) => {
+      const notify = (entry: RecordedCommand) => {
+        if (matches(entry)) {
+          this.waiters.delete(notify);
+          resolve(entry);
+        }
+      };
+      this.waiters.add(notify);
+    });
   }
 
   /** Client commands recorded since the last `reset()`, without the markers' commands. */

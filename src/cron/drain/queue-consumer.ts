@@ -8,6 +8,7 @@ import type { QueueName } from '../../queues/queue-names';
 import { RunningJobs } from '../../queues/running-jobs';
 import type { DrainWorker } from './drain-worker';
 import type { DrainStop } from './drain-stop';
+import { runnableJobs, type QueueProbe } from './queue-probe';
 
 /** Result of consuming one queue within a drain call. */
 export interface ConsumerOutcome {
@@ -63,8 +64,17 @@ export class QueueConsumer {
     });
   }
 
-  async consume(expiredLocks: number): Promise<ConsumerOutcome> {
-    if (expiredLocks > 0) {
+  /**
+   * Consumes the queue until it is idle, `maxJobs` is reached or the call stops.
+   *
+   * @param probe The queue's state at the start of the call. Active jobs whose
+   * lock expired are recovered first, and no more slots start than the probe
+   * found runnable jobs, because a slot whose first fetch finds nothing
+   * costs a command for no job. Jobs that arrive later are fetched by the
+   * completions of the running slots.
+   */
+  async consume(probe: QueueProbe): Promise<ConsumerOutcome> {
+    if (probe.expiredLocks > 0) {
       const recovered = await this.worker.recoverExpiredLocks();
       this.logger.warn(`Recovered ${recovered.length} job(s) of ${this.queue} whose lock had expired.`);
     }
@@ -76,7 +86,7 @@ export class QueueConsumer {
     };
     this.stop.signal.addEventListener('abort', interrupt, { once: true });
     try {
-      const slots = await this.startSlots();
+      const slots = await this.startSlots(Math.min(this.concurrency, Math.max(1, runnableJobs(probe))));
       const putBackAtCutoff = this.stop.cutoff.then(() => this.running.putBackUnfinished());
       await Promise.race([Promise.all(slots), putBackAtCutoff]);
     } finally {
@@ -85,9 +95,9 @@ export class QueueConsumer {
     return this.outcome();
   }
 
-  private async startSlots(): Promise<Promise<void>[]> {
+  private async startSlots(count: number): Promise<Promise<void>[]> {
     const slots: Promise<void>[] = [];
-    while (slots.length < this.concurrency && this.reserveJob()) {
+    while (slots.length < count && this.reserveJob()) {
       const token = `${this.worker.id}:${randomUUID()}`;
       const job = await this.fetchReserved(token);
       if (job === undefined) {

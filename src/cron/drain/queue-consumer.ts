@@ -41,6 +41,8 @@ export class QueueConsumer {
   private readonly slotEnds: SlotEnd[] = [];
   /** Slot tokens whose requested fetch has returned, with or without a job. */
   private readonly fetchedTokens = new Set<string>();
+  /** Tokens of the slots whose handler is running. */
+  private readonly inHandler = new Set<string>();
   private processed = 0;
   private failed = 0;
   private taken = 0;
@@ -55,7 +57,10 @@ export class QueueConsumer {
     private readonly stop: DrainStop,
   ) {
     this.running = new RunningJobs(queue, handler);
-    this.worker = createWorker(this.running.process, (token) => this.fetchedTokens.add(token));
+    this.worker = createWorker(
+      (job, token, signal) => this.runHandler(job, token, signal),
+      (token) => this.fetchedTokens.add(token),
+    );
     this.worker.on('completed', () => {
       this.processed += 1;
     });
@@ -87,25 +92,53 @@ export class QueueConsumer {
     this.stop.signal.addEventListener('abort', interrupt, { once: true });
     try {
       const slots = await this.startSlots(Math.min(this.concurrency, Math.max(1, runnableJobs(probe))));
-      const putBackAtCutoff = this.stop.cutoff.then(() => this.running.putBackUnfinished());
-      await Promise.race([Promise.all(slots), putBackAtCutoff]);
+      const cutOff = this.stop.cutoff.then(() => this.cutOff(slots));
+      await Promise.race([Promise.all(slots.values()), cutOff]);
     } finally {
       this.stop.signal.removeEventListener('abort', interrupt);
     }
     return this.outcome();
   }
 
-  private async startSlots(count: number): Promise<Promise<void>[]> {
-    const slots: Promise<void>[] = [];
-    while (slots.length < count && this.reserveJob()) {
+  /** Starts up to `count` slots and returns them by token. */
+  private async startSlots(count: number): Promise<Map<string, Promise<void>>> {
+    const slots = new Map<string, Promise<void>>();
+    while (slots.size < count && this.reserveJob()) {
       const token = `${this.worker.id}:${randomUUID()}`;
       const job = await this.fetchReserved(token);
       if (job === undefined) {
         break;
       }
-      slots.push(this.runSlot(job, token));
+      slots.set(token, this.runSlot(job, token));
     }
     return slots;
+  }
+
+  /**
+   * Puts back the jobs still running at the cutoff, then waits for the other
+   * slots, whose last completion may still be on its way to Redis, so that
+   * the outcome counts it. A slot whose handler is still running after its
+   * job was put back is not waited for, and neither is any slot once the
+   * connection is lost.
+   */
+  private async cutOff(slots: ReadonlyMap<string, Promise<void>>): Promise<void> {
+    await this.running.putBackUnfinished();
+    const settling = [...slots].filter(([token]) => !this.inHandler.has(token)).map(([, slot]) => slot);
+    await Promise.race([Promise.all(settling), this.stop.connectionLost]);
+  }
+
+  /**
+   * Runs the handler through `RunningJobs` and notes that the slot is inside
+   * it. It declares `signal`, so BullMQ creates an abort signal per job.
+   */
+  private async runHandler(job: Job, token: string | undefined, signal?: AbortSignal): Promise<unknown> {
+    const slot = token ?? '';
+    this.inHandler.add(slot);
+    try {
+      return await this.running.process(job, token, signal);
+    } finally {
+      this.inHandler.delete(slot);
+    }
   }
 
   private async runSlot(first: Job, token: string): Promise<void> {

@@ -8,7 +8,7 @@ import type { DrainWorker } from './drain-worker';
 import { QueueConsumer } from './queue-consumer';
 import type { QueueProbe } from './queue-probe';
 
-/** A promise with its resolve function, for steps that the test releases. */
+/** Creates a promise with its resolve function, for steps that the test releases. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((done) => (resolve = done));
@@ -29,7 +29,7 @@ interface FakeJob {
 class FakeWorker extends EventEmitter {
   readonly id = 'fake-worker';
   readonly waiting: FakeJob[] = [];
-  /** Holds the completion of a job until the test resolves it; completions pass at once otherwise. */
+  /** Completions held until the test resolves them. Other completions pass at once. */
   readonly completionGates = new Map<string, Promise<void>>();
   private readonly controllers: AbortController[] = [];
 
@@ -82,7 +82,7 @@ class FakeWorker extends EventEmitter {
   }
 }
 
-/** A job whose `moveToWait` (the put-back) calls `onPutBack` and succeeds. */
+/** Creates a job whose `moveToWait`, the put-back, calls `onPutBack` and succeeds. */
 function fakeJob(id: string, onPutBack: () => void = () => undefined): FakeJob {
   return {
     id,
@@ -119,8 +119,8 @@ describe(QueueConsumer.name, () => {
         handler,
         (processor, onFetch) => {
           worker = new FakeWorker(processor, onFetch);
-          // Redis answers the completion only after the stuck job was put
-          // back and every pending callback of that moment has run.
+          // Redis replies to the completion only after the stuck job was put
+          // back and every callback pending at that moment has run.
           worker.waiting.push(
             fakeJob('stuck', () => setImmediate(completionReachesRedis.resolve)),
             fakeJob('finishing'),

@@ -28,7 +28,7 @@ const retryAfter = (description: string) => ({
  * Documents the drain endpoint's credentials and every response it sends, in
  * the order in which the endpoint checks a request.
  */
-export function ApiDrainEndpoint(): MethodDecorator & ClassDecorator {
+export function ApiDrainEndpoint(): MethodDecorator {
   return applyDecorators(
     ApiSecurity(SECURITY_SCHEMES.cronSecret),
     ApiSecurity(SECURITY_SCHEMES.cronToken),

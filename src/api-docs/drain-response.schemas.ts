@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
 
 import { QUEUE_NAMES } from '../queues/queue-names';
 import type { DrainResult, DrainStopReason, QueueDrainResult, QueueStopReason } from '../cron/drain-result';
@@ -57,6 +57,7 @@ export class QueueDrainResultSchema implements QueueDrainResult {
 }
 
 /** OpenAPI schema of the 200 response of the drain endpoint. */
+@ApiExtraModels(QueueDrainResultSchema)
 export class DrainResultSchema implements DrainResult {
   @ApiProperty({ format: 'date-time', example: '2026-12-04T19:00:00.000Z', description: 'When the call started.' })
   startedAt!: string;
@@ -79,10 +80,8 @@ export class DrainResultSchema implements DrainResult {
 
   @ApiProperty({
     type: 'object',
-    description: 'One entry per requested queue, keyed by queue name.',
-    properties: Object.fromEntries(
-      QUEUE_NAMES.map((name) => [name, { type: QueueDrainResultSchema, required: false }]),
-    ),
+    description: `One entry per requested queue, keyed by queue name: ${QUEUE_NAMES.join(', ')}.`,
+    additionalProperties: { $ref: getSchemaPath(QueueDrainResultSchema) },
   })
   queues!: DrainResult['queues'];
 }

@@ -17,7 +17,6 @@ import { IpAllowlistGuard } from './guards/ip-allowlist.guard';
  * (403), token (401), query (400); none of them sends a Redis command.
  */
 @ApiTags('cron')
-@ApiDrainEndpoint()
 @Controller({ path: 'cron', version: '1' })
 @UseGuards(ThrottlerGuard, IpAllowlistGuard, CronTokenGuard)
 @UseFilters(DrainErrorFilter)
@@ -25,6 +24,7 @@ export class DrainController {
   constructor(private readonly drainService: DrainService) {}
 
   @ApiOperation({ summary: 'Process the runnable jobs of the queues, then disconnect from Redis.' })
+  @ApiDrainEndpoint()
   @Post('drain-queues')
   @HttpCode(HttpStatus.OK)
   drainByPost(@Query(DrainQueryPipe) query: DrainQueryDto): Promise<DrainResult> {
@@ -34,6 +34,7 @@ export class DrainController {
   @ApiOperation({
     summary: 'Same as the POST operation, for schedulers that can only send GET.',
   })
+  @ApiDrainEndpoint()
   @Get('drain-queues')
   drainByGet(@Query(DrainQueryPipe) query: DrainQueryDto): Promise<DrainResult> {
     return this.drainService.drain(query.toDrainOptions());

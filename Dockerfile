@@ -8,11 +8,11 @@
 # Build: docker build -t nest-cron-drain .
 
 # Node.js 26 is the Active LTS line since October 2026.
-ARG NODE_IMAGE=node:26-trixie-slim
+FROM node:26-trixie-slim AS base
+WORKDIR /app
 
 # Compiles the TypeScript sources with the full dependency tree.
-FROM ${NODE_IMAGE} AS build
-WORKDIR /app
+FROM base AS build
 COPY package.json package-lock.json ./
 # Install scripts are skipped: none is needed to build, and some packages'
 # scripts would reach hosts other than the npm registry.
@@ -21,15 +21,17 @@ COPY nest-cli.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# Installs the production dependencies only.
-FROM ${NODE_IMAGE} AS production-dependencies
-WORKDIR /app
+# Installs the production dependencies only. npm keeps TypeScript, an
+# optional peer of @nestjs/swagger that is also a dev dependency here, although
+# nothing loads it at run time; removing it saves about 24 MB.
+FROM base AS production-dependencies
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+  && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver \
+  && npm cache clean --force
 
-FROM ${NODE_IMAGE}
+FROM base AS runtime
 ENV NODE_ENV=production
-WORKDIR /app
 # The application files stay owned by root, so the process cannot change them.
 COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

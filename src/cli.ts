@@ -88,7 +88,7 @@ class CliError extends Error {
   }
 }
 
-/** What the command line asks for. */
+/** Command that the command line requests: the help text, or a drain call with its options. */
 type Invocation = { readonly kind: 'help' } | { readonly kind: 'drain'; readonly options: DrainOptions };
 
 /**
@@ -127,15 +127,15 @@ function toDrainOptions(values: Partial<Record<Flag, string[]>>): DrainOptions {
   const query: Record<string, string> = {};
   const problems: string[] = [];
   for (const flag of Object.keys(FLAG_PARAMETERS) as Flag[]) {
-    const given = values[flag];
-    if (given === undefined) {
+    const flagValues = values[flag];
+    if (flagValues === undefined) {
       continue;
     }
-    if (given.length > 1) {
+    if (flagValues.length > 1) {
       problems.push(`--${flag} must be given once.`);
       continue;
     }
-    query[FLAG_PARAMETERS[flag]] = given[0]!;
+    query[FLAG_PARAMETERS[flag]] = flagValues[0]!;
   }
   if (problems.length > 0) {
     throw usageError(problems.join('\n'));
@@ -210,8 +210,9 @@ function loadCommandConfig(): AppConfig {
 
 /**
  * Runs one drain call and returns its result. The first SIGTERM or SIGINT
- * stops the call as its deadline would: running jobs are told to stop, put
- * back, and the result is still returned.
+ * stops the call as its deadline would: running jobs receive their abort
+ * signal and are put back, and the result is still returned. A second signal
+ * ends the process at once, because the handler is registered only once.
  */
 async function runDrain(config: AppConfig, options: DrainOptions): Promise<DrainResult> {
   const app = await NestFactory.createApplicationContext(DrainCommandModule.forRoot(config), {

@@ -119,7 +119,7 @@ describe('health endpoints', () => {
 
       const response = await http.get(READINESS_PATH).expect(503);
 
-      expect(response.body.error.redis).toMatchObject({ status: 'down', message: 'Redis did not answer PING.' });
+      expect(response.body.error.redis).toMatchObject({ status: 'down', message: 'Redis did not respond to PING.' });
       expect(JSON.stringify(response.body)).not.toContain(String(stopped.port));
     });
   });

@@ -8,9 +8,9 @@ import { createDrainClient } from '../redis/redis-connections';
 const READY_CHECK_TIMEOUT_MS = 3_000;
 
 /**
- * Checks that Redis answers, at the cost of one command: a short-lived
- * connection with the drain's trimmed handshake sends PING and disconnects
- * without QUIT. A URL with a password adds AUTH, one naming a database other
+ * Checks that Redis responds to PING, at the cost of one command: a
+ * short-lived connection with the drain's trimmed handshake sends PING and
+ * disconnects without QUIT. A URL with a password adds AUTH, one naming a database other
  * than 0 adds SELECT. A result is reused for `HEALTH_READY_CACHE_MS`, so that
  * frequent polling does not add commands, and concurrent checks share one
  * PING.
@@ -46,8 +46,8 @@ export class RedisHealthIndicator {
     } catch (error) {
       // The cause stays in the server log: the readiness body is public and
       // must not reveal the Redis host.
-      this.logger.warn(`Readiness check failed: Redis did not answer PING: ${describe(error)}`);
-      throw new Error('Redis did not answer PING.', { cause: error });
+      this.logger.warn(`Readiness check failed: Redis did not respond to PING: ${describe(error)}`);
+      throw new Error('Redis did not respond to PING.', { cause: error });
     } finally {
       client.disconnect();
     }

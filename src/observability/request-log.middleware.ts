@@ -1,13 +1,16 @@
 import { Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 
+import { canonicalAddress } from '../cron/guards/client-address';
+
 const logger = new Logger('HTTP');
 
 /**
- * Express middleware that logs one line per rejected or failed request:
- * method, path without the query, status, duration and client address. 5xx
- * responses are errors, other 4xx warnings, 404 and successful responses
- * debug lines. Headers are never logged, so a token cannot leak here.
+ * Express middleware that logs one line per response: method, path without
+ * the query, status, duration and client address. 5xx responses are logged
+ * as errors, 4xx other than 404 as warnings, and the rest as debug lines,
+ * which `LOG_LEVEL=log` drops. The line contains no header, so a token cannot
+ * leak through it.
  */
 export function requestLogMiddleware(request: Request, response: Response, next: NextFunction): void {
   const startedAt = performance.now();
@@ -18,7 +21,7 @@ export function requestLogMiddleware(request: Request, response: Response, next:
       path: request.path,
       statusCode,
       durationMs: Math.round(performance.now() - startedAt),
-      clientAddress: request.ip,
+      clientAddress: canonicalAddress(request.ip) ?? request.ip,
     };
     const line = `${fields.method} ${fields.path} answered ${statusCode} in ${fields.durationMs} ms.`;
     if (statusCode >= 500) {

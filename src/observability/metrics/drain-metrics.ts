@@ -13,7 +13,7 @@ const DURATION_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 /** Upper bounds of the commands-per-call buckets; an idle call costs 1 to 3 commands. */
 const COMMAND_BUCKETS = [1, 2, 3, 5, 10, 25, 50, 100, 250, 500, 1_000, 5_000];
 
-/** How a drain call ended: the call's `stoppedBy` when it answered 200, otherwise the error. */
+/** How a drain call ended: its `stoppedBy` when it returned a result, otherwise the kind of error. */
 export type DrainOutcome = DrainResult['stoppedBy'] | 'redisNotConfigured' | 'redisUnavailable' | 'error';
 
 /**

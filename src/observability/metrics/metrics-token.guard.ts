@@ -16,7 +16,7 @@ export class MetricsTokenGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const expected = this.config.metrics.token;
-    if (expected === undefined || expected === '') {
+    if (expected === undefined) {
       return true;
     }
     const header = context.switchToHttp().getRequest<Request>().headers.authorization;

@@ -13,6 +13,11 @@ export type TrustProxySetting = boolean | number | readonly string[];
 
 export type LogFormat = 'json' | 'pretty';
 
+/** Nest log levels from the most to the least severe; `LOG_LEVEL` names the least severe one printed. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+
+export type LogLevelSetting = (typeof LOG_LEVELS)[number];
+
 export interface RedisSettings {
   /** `redis://` or `rediss://` URL. It may carry a password: never log it. */
   readonly url: string | undefined;
@@ -66,7 +71,30 @@ export interface HttpSettings {
 }
 
 export interface LogSettings {
+  /** `json` (one object per line) or `pretty` (readable lines). Default `json` when `NODE_ENV=production`. */
   readonly format: LogFormat;
+  /** Least severe level printed; `log` by default, so `debug` and `verbose` lines are dropped. */
+  readonly level: LogLevelSetting;
+}
+
+export interface HealthSettings {
+  /**
+   * How long a readiness result is reused, in ms. Each fresh check sends one
+   * Redis command, so this bounds the cost of frequent polling. Default 30 000.
+   */
+  readonly readyCacheMs: number;
+}
+
+export interface ApiDocsSettings {
+  /** Whether `/api/docs` and `/api/docs-json` are served. Default true. */
+  readonly enabled: boolean;
+}
+
+export interface MetricsSettings {
+  /** Whether the Prometheus endpoint `/api/v1/metrics` exists. Default false. */
+  readonly enabled: boolean;
+  /** Bearer token that scrapers must send, or `undefined` for an open endpoint. Never log it. */
+  readonly token: string | undefined;
 }
 
 /**
@@ -81,5 +109,8 @@ export class AppConfig {
     readonly drain: DrainSettings,
     readonly http: HttpSettings,
     readonly log: LogSettings,
+    readonly health: HealthSettings,
+    readonly apiDocs: ApiDocsSettings,
+    readonly metrics: MetricsSettings,
   ) {}
 }

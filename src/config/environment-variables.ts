@@ -1,6 +1,7 @@
 import { IsIn, IsOptional, ValidateBy, type ValidationOptions } from 'class-validator';
 
 import { QUEUE_NAMES } from '../queues/queue-names';
+import { LOG_LEVELS } from './app-config';
 import {
   InvalidValueError,
   parseAddressList,
@@ -119,6 +120,24 @@ export class EnvironmentVariables {
   @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be json or pretty.' })
   LOG_FORMAT?: string;
 
+  @IsOptional()
+  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}.` })
+  LOG_LEVEL?: string;
+
+  @IsOptional()
+  @Parses(integer(0, 3_600_000))
+  HEALTH_READY_CACHE_MS?: string;
+
+  @IsOptional()
+  @Parses(parseFlag)
+  API_DOCS_ENABLED?: string;
+
+  @IsOptional()
+  @Parses(parseFlag)
+  METRICS_ENABLED?: string;
+
+  METRICS_TOKEN?: string;
+
   NODE_ENV?: string;
 }
 
@@ -142,5 +161,10 @@ export const ENVIRONMENT_VARIABLE_NAMES = [
   'DRAIN_ABORT_GRACE_MS',
   'PORT',
   'LOG_FORMAT',
+  'LOG_LEVEL',
+  'HEALTH_READY_CACHE_MS',
+  'API_DOCS_ENABLED',
+  'METRICS_ENABLED',
+  'METRICS_TOKEN',
   'NODE_ENV',
 ] as const satisfies readonly (keyof EnvironmentVariables)[];

@@ -1,7 +1,7 @@
 import { validateSync } from 'class-validator';
 
 import { QUEUE_NAMES } from '../queues/queue-names';
-import { AppConfig, TOKEN_VARIABLES, type LogFormat, type TokenVariable } from './app-config';
+import { AppConfig, TOKEN_VARIABLES, type LogFormat, type LogLevelSetting, type TokenVariable } from './app-config';
 import {
   parseAddressList,
   parseConcurrency,
@@ -97,6 +97,14 @@ function buildConfig(variables: EnvironmentVariables, inProcess: boolean): AppCo
     {
       format:
         (variables.LOG_FORMAT as LogFormat | undefined) ?? (variables.NODE_ENV === 'production' ? 'json' : 'pretty'),
+      level: (variables.LOG_LEVEL as LogLevelSetting | undefined) ?? 'log',
+    },
+    { readyCacheMs: optionalInteger(variables.HEALTH_READY_CACHE_MS, 30_000) },
+    { enabled: variables.API_DOCS_ENABLED === undefined || parseFlag(variables.API_DOCS_ENABLED) },
+    {
+      enabled: variables.METRICS_ENABLED !== undefined && parseFlag(variables.METRICS_ENABLED),
+      // Trimmed for the same reason as the drain token: mounted secrets often end in a newline.
+      token: variables.METRICS_TOKEN?.trim(),
     },
   );
 }

@@ -1,6 +1,8 @@
 import { Controller, Get, HttpCode, HttpStatus, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ThrottlerGuard } from '@nestjs/throttler';
 
+import { ApiDrainEndpoint } from '../api-docs/api-docs.decorators';
 import { DrainErrorFilter } from './drain-error.filter';
 import { DrainQueryDto } from './drain-query.dto';
 import { DrainQueryPipe } from './drain-query.pipe';
@@ -14,18 +16,25 @@ import { IpAllowlistGuard } from './guards/ip-allowlist.guard';
  * send GET. Checks run in this order: rate limit (429), address allowlist
  * (403), token (401), query (400); none of them sends a Redis command.
  */
+@ApiTags('cron')
 @Controller({ path: 'cron', version: '1' })
 @UseGuards(ThrottlerGuard, IpAllowlistGuard, CronTokenGuard)
 @UseFilters(DrainErrorFilter)
 export class DrainController {
   constructor(private readonly drainService: DrainService) {}
 
+  @ApiOperation({ summary: 'Process the runnable jobs of the queues, then disconnect from Redis.' })
+  @ApiDrainEndpoint()
   @Post('drain-queues')
   @HttpCode(HttpStatus.OK)
   drainByPost(@Query(DrainQueryPipe) query: DrainQueryDto): Promise<DrainResult> {
     return this.drainService.drain(query.toDrainOptions());
   }
 
+  @ApiOperation({
+    summary: 'Same as the POST operation, for schedulers that can only send GET.',
+  })
+  @ApiDrainEndpoint()
   @Get('drain-queues')
   drainByGet(@Query(DrainQueryPipe) query: DrainQueryDto): Promise<DrainResult> {
     return this.drainService.drain(query.toDrainOptions());

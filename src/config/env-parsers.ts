@@ -153,10 +153,14 @@ export function parseTrustProxy(value: string): TrustProxySetting {
   if (text === 'true' || text === 'false') {
     return text === 'true';
   }
-  if (DECIMAL_INTEGER.test(text)) {
-    return parseInteger(text, 0, 100);
-  }
   const usage = `true, false, a hop count from 0 to 100, or a comma-separated list of addresses, CIDR ranges and the names ${TRUST_PROXY_NAMES.join(', ')}`;
+  if (DECIMAL_INTEGER.test(text)) {
+    try {
+      return parseInteger(text, 0, 100);
+    } catch {
+      throw new InvalidValueError(`${usage} (got "${text}")`);
+    }
+  }
   const entries = splitList(text);
   if (entries.length === 0) {
     throw new InvalidValueError(usage);

@@ -8,7 +8,7 @@ export type TokenVariable = (typeof TOKEN_VARIABLES)[number];
 /** Variable of the previous drain token, accepted next to `DRAIN_QUEUES_TOKEN` while the token is rotated. */
 export const PREVIOUS_TOKEN_VARIABLE = 'DRAIN_QUEUES_TOKEN_PREVIOUS';
 
-/** Where the drain endpoint's rate-limit window is kept: in the process, or in Redis shared by every replica. */
+/** Stores of the drain endpoint's rate-limit window: the process, or Redis shared by every replica. */
 export const RATE_LIMIT_STORES = ['memory', 'redis'] as const;
 
 export type RateLimitStore = (typeof RATE_LIMIT_STORES)[number];
@@ -67,8 +67,8 @@ export interface DrainSettings {
   /** Requests per minute per client address, sliding window. Default 12. */
   readonly rateLimitPerMinute: number;
   /**
-   * Where the rate-limit window is kept. Default `memory`: per process, no
-   * Redis command. `redis`: shared by every replica, one Redis command per
+   * Store of the rate-limit window. Default `memory`: per process, no Redis
+   * command. `redis`: shared by every replica, one Redis command per
    * request.
    */
   readonly rateLimitStore: RateLimitStore;

@@ -27,8 +27,8 @@ export interface ClientAddress {
  * limit, so that both see the same client.
  *
  * The walk starts at the socket peer and goes back through `X-Forwarded-For`
- * from right to left; the first hop that is not a trusted proxy is the
- * client, and when every hop is trusted the left-most entry is. This is
+ * from right to left. The first hop that is not a trusted proxy is the
+ * client. When every hop is trusted, the left-most entry is the client. This is
  * Express's `trust proxy` rule, with one difference: every entry is
  * canonicalised before the trust check, so a proxy that writes its own
  * address with a port (`10.0.0.5:51000`) or as IPv4-mapped IPv6 is still

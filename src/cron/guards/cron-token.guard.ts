@@ -9,7 +9,7 @@ const SECRET_HEADERS = new Set(['x-cron-secret', 'x-cron-token']);
 const BEARER_CREDENTIAL = /^bearer +(.*)$/i;
 
 /**
- * Admits a request only when every credential header it carries holds an
+ * Admits a request only when every credential header it carries contains an
  * accepted token: `X-Cron-Secret`, `X-Cron-Token` and `Authorization: Bearer`.
  * The accepted tokens are the expected one and, during a rotation, the
  * previous one (`DRAIN_QUEUES_TOKEN_PREVIOUS`).
@@ -47,9 +47,8 @@ export class CronTokenGuard implements CanActivate {
 }
 
 /**
- * Returns one entry per credential header line; `undefined` stands for an
- * `Authorization` header that does not use the Bearer scheme or carries no
- * token after it.
+ * Returns one entry per credential header line. The entry is `undefined` for
+ * an `Authorization` header without the Bearer scheme or without a token.
  */
 function readCredentials(request: Request): (string | undefined)[] {
   const credentials: (string | undefined)[] = [];

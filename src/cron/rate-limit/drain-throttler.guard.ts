@@ -24,15 +24,15 @@ import { CronMessages, REDIS_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../cron.mes
 import { ClientAddressResolver, type ClientAddress } from '../guards/client-address.resolver';
 import { RateLimitStoreUnavailableError } from './rate-limit.errors';
 
-/** Clients in one IPv6 /64 share a window: a single host usually holds the whole /64. */
+/** Clients in one IPv6 /64 share a window: a provider usually assigns the whole /64 to one host. */
 const IPV6_PREFIX_LENGTH = 64;
 
 /**
  * `ThrottlerGuard` for the drain endpoint. It counts every request before the
  * other checks run, per client as `ClientAddressResolver` determines it, with
- * one window for GET and POST together. Over the limit it answers 429 with
- * `Retry-After` (whole seconds until a slot frees) and Nest's usual error body;
- * when the Redis store is unavailable it answers 503.
+ * one window for GET and POST together. Over the limit it responds with 429,
+ * `Retry-After` (whole seconds until a slot frees) and Nest's usual error
+ * body. When the Redis store is unavailable it responds with 503.
  */
 @Injectable()
 export class DrainThrottlerGuard extends ThrottlerGuard {

@@ -9,7 +9,7 @@ interface Window {
   readonly windowMs: number;
 }
 
-/** Interval of the sweep that forgets clients whose window is empty. */
+/** Interval of the sweep that removes clients whose window is empty. */
 const SWEEP_INTERVAL_MS = 60_000;
 
 /**
@@ -17,7 +17,7 @@ const SWEEP_INTERVAL_MS = 60_000;
  * process and sends no Redis command.
  *
  * A request is accepted when fewer than `limit` accepted requests of the same
- * client fall in the last `ttl` milliseconds; a rejected request is not
+ * client fall in the last `ttl` milliseconds. A rejected request is not
  * recorded, so a client that keeps retrying gets a slot as soon as the oldest
  * hit leaves the window. `blockDuration` is ignored. Memory is bounded by
  * `limit` timestamps per client seen in the last window.

@@ -1,5 +1,5 @@
 /**
- * Thrown by the Redis rate-limit storage when Redis does not answer. The
+ * Thrown by the Redis rate-limit storage when Redis does not respond. The
  * request is rejected with 503: the rate limit fails closed.
  */
 export class RateLimitStoreUnavailableError extends Error {

@@ -51,7 +51,7 @@ return { hits, blocked, untilSlotFrees }
  * Cost: one EVAL per request and nothing between requests. The connection is
  * opened at the first request with a trimmed handshake (RESP2, no ready
  * check, no CLIENT SETINFO), kept open, and re-opened in the background after
- * a loss. While Redis does not answer within 1 s, `increment` throws
+ * a loss. While Redis does not respond within 1 s, `increment` throws
  * `RateLimitStoreUnavailableError` and the request is rejected with 503.
  */
 export class RedisSlidingWindowStorage implements ThrottlerStorage, OnApplicationShutdown {

@@ -1,12 +1,12 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 
-/** What a `ThrottlerStorage` returns per request; @nestjs/throttler 6.7 does not export the type by name. */
+/** Record that a `ThrottlerStorage` returns per request. @nestjs/throttler 6.7 does not export its type by name. */
 export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 /**
  * Builds the record that `ThrottlerGuard` reads from a sliding-window count.
- * Both times are whole seconds until the oldest hit in the window leaves it,
- * which is when the next slot frees; a blocked request waits at least 1 s.
+ * Both times are whole seconds until the oldest hit leaves the window, because
+ * that is when the next slot frees. A blocked request waits at least 1 s.
  */
 export function toThrottlerRecord(
   totalHits: number,

@@ -67,6 +67,35 @@ describe(RedisSlidingWindowStorage.name, () => {
     });
   });
 
+  describe('when another replica fills the window', () => {
+    it('should block until the oldest hit leaves, then admit', async () => {
+      const prefix = uniquePrefix();
+      let now = 1_700_000_000_000;
+      const start = now;
+      const first = new RedisSlidingWindowStorage(redis.url, prefix, () => now);
+      const second = new RedisSlidingWindowStorage(redis.url, prefix, () => now);
+      try {
+        await first.increment('client', WINDOW_MS, 2);
+        now = start + 20_000;
+        await first.increment('client', WINDOW_MS, 2);
+
+        now = start + 30_000;
+        const blocked = await second.increment('client', WINDOW_MS, 2);
+        now = start + 59_999;
+        const stillBlocked = await second.increment('client', WINDOW_MS, 2);
+        now = start + 60_000;
+        const admitted = await second.increment('client', WINDOW_MS, 2);
+
+        expect(blocked).toMatchObject({ isBlocked: true, timeToBlockExpire: 30 });
+        expect(stillBlocked).toMatchObject({ isBlocked: true, timeToBlockExpire: 1 });
+        expect(admitted).toMatchObject({ isBlocked: false, totalHits: 2 });
+      } finally {
+        first.onApplicationShutdown();
+        second.onApplicationShutdown();
+      }
+    });
+  });
+
   describe('when the Redis clock is used', () => {
     it('should block the request over the limit until the first leaves the window', async () => {
       const sut = new RedisSlidingWindowStorage(redis.url, uniquePrefix());
@@ -190,7 +219,7 @@ describe('drain endpoint with DRAIN_RATE_LIMIT_STORE=redis', () => {
     }
   });
 
-  it('should send nothing while idle and one command per rejected request', async () => {
+  it('should send nothing while idle and one command per counted request', async () => {
     const recorder = await CommandRecorder.start(server.url);
     const [testApp, target] = await startReplica(uniquePrefix());
     try {
@@ -201,11 +230,20 @@ describe('drain endpoint with DRAIN_RATE_LIMIT_STORE=redis', () => {
       recorder.reset();
       await from(target, '203.0.113.7');
       await from(target, '203.0.113.7');
-      await from(target, '203.0.113.7');
+      await recorder.mark();
+      const admitted = recorder.count;
+
+      recorder.reset();
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 10; attempt++) {
+        statuses.push((await from(target, '203.0.113.7')).status);
+      }
       await recorder.mark();
 
       expect(idle).toBe(0);
-      expect(recorder.count).toBe(3);
+      expect(admitted).toBe(2);
+      expect(statuses).toEqual(Array.from({ length: 10 }, () => 429));
+      expect(recorder.count).toBe(1);
     } finally {
       await testApp.close();
       await recorder.stop();

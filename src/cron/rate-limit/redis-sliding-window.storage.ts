@@ -11,6 +11,9 @@ import { toThrottlerRecord, type ThrottlerStorageRecord } from './sliding-window
 /** Time in ms that one rate-limit check may take before the request is rejected with 503. */
 const REDIS_TIMEOUT_MS = 1_000;
 
+/** Number of cached blocks above which expired ones are removed on the next write. */
+const BLOCK_CACHE_SWEEP_SIZE = 10_000;
+
 /**
  * Sliding-window check in one round trip. KEYS[1] is a sorted set of the
  * client's accepted hits scored by time in ms. ARGV: window in ms, limit, a
@@ -48,22 +51,28 @@ return { hits, blocked, untilSlotFrees }
  * A `ThrottlerStorage` that keeps the sliding window in Redis, so that every
  * replica of the API counts against one window per client.
  *
- * Cost: one EVAL per request and nothing between requests. The connection is
- * opened at the first request with a trimmed handshake (RESP2, no ready
- * check, no CLIENT SETINFO), kept open, and re-opened in the background after
- * a loss. While Redis does not respond within 1 s, `increment` throws
+ * Cost: one EVAL per request and nothing between requests. A client that
+ * Redis reports as blocked stays blocked in this process until its next slot
+ * frees, without another command. The block is exact, because a window contains
+ * only accepted requests, so a full window cannot free a slot before its
+ * oldest hit leaves. The connection is opened at the first request with a
+ * trimmed handshake (RESP2, no ready check, no CLIENT SETINFO), kept open,
+ * and re-opened in the background after a loss. While Redis does not respond within 1 s, `increment` throws
  * `RateLimitStoreUnavailableError` and the request is rejected with 503.
  */
 export class RedisSlidingWindowStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(RedisSlidingWindowStorage.name);
   private readonly client: Redis;
+  /** Local time in ms until which each blocked key stays blocked. */
+  private readonly blockedUntil = new Map<string, number>();
   private firstConnection: Promise<void> | undefined;
   private isAvailable = true;
 
   /**
    * @param keyPrefix Prefix of the keys, followed by `:drain-rate-limit:`.
-   * @param clock Clock in ms sent to the script; tests set it. By default the
-   * Redis server's clock is used.
+   * @param clock Clock in ms sent to the script and used for the local block
+   * cache; tests set it. By default the script uses the Redis server's clock,
+   * so that replicas with skewed clocks share one window.
    */
   constructor(
     url: string,
@@ -77,6 +86,10 @@ export class RedisSlidingWindowStorage implements ThrottlerStorage, OnApplicatio
   }
 
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    const cachedBlock = this.cachedBlock(key);
+    if (cachedBlock !== undefined) {
+      return toThrottlerRecord(limit, true, cachedBlock);
+    }
     try {
       await this.connect();
       const reply = await this.client.eval(
@@ -90,6 +103,9 @@ export class RedisSlidingWindowStorage implements ThrottlerStorage, OnApplicatio
       );
       const [hits, blocked, msUntilSlotFrees] = parseReply(reply);
       this.markAvailable();
+      if (blocked === 1) {
+        this.cacheBlock(key, msUntilSlotFrees);
+      }
       return toThrottlerRecord(hits, blocked === 1, msUntilSlotFrees);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -101,6 +117,37 @@ export class RedisSlidingWindowStorage implements ThrottlerStorage, OnApplicatio
   onApplicationShutdown(): void {
     // disconnect() rather than quit(): QUIT would be one more billed command.
     this.client.disconnect();
+    this.blockedUntil.clear();
+  }
+
+  /** Returns the ms until the key's cached block ends, or `undefined` when it is not blocked. */
+  private cachedBlock(key: string): number | undefined {
+    const until = this.blockedUntil.get(key);
+    if (until === undefined) {
+      return undefined;
+    }
+    const remainingMs = until - this.localNow();
+    if (remainingMs <= 0) {
+      this.blockedUntil.delete(key);
+      return undefined;
+    }
+    return remainingMs;
+  }
+
+  private cacheBlock(key: string, durationMs: number): void {
+    const now = this.localNow();
+    if (this.blockedUntil.size >= BLOCK_CACHE_SWEEP_SIZE) {
+      for (const [blockedKey, until] of this.blockedUntil) {
+        if (until <= now) {
+          this.blockedUntil.delete(blockedKey);
+        }
+      }
+    }
+    this.blockedUntil.set(key, now + durationMs);
+  }
+
+  private localNow(): number {
+    return this.clock === undefined ? Date.now() : this.clock();
   }
 
   private async connect(): Promise<void> {

@@ -5,6 +5,14 @@ export const TOKEN_VARIABLES = ['DRAIN_QUEUES_TOKEN', 'CRON_SECRET', 'CRON_TOKEN
 
 export type TokenVariable = (typeof TOKEN_VARIABLES)[number];
 
+/** Variable of the previous drain token, accepted next to `DRAIN_QUEUES_TOKEN` while the token is rotated. */
+export const PREVIOUS_TOKEN_VARIABLE = 'DRAIN_QUEUES_TOKEN_PREVIOUS';
+
+/** Stores of the drain endpoint's rate-limit window: the process, or Redis shared by every replica. */
+export const RATE_LIMIT_STORES = ['memory', 'redis'] as const;
+
+export type RateLimitStore = (typeof RATE_LIMIT_STORES)[number];
+
 /**
  * Express `trust proxy` value: a boolean, a hop count, or a list of addresses,
  * CIDR ranges and the names `loopback`, `linklocal` and `uniquelocal`.
@@ -55,8 +63,20 @@ export interface DrainSettings {
   readonly token: string | undefined;
   /** Variable the token was read from, for the start-up log; never the token itself. */
   readonly tokenVariable: TokenVariable | undefined;
-  /** Requests per minute per client address, sliding window. */
+  /**
+   * Token that is accepted next to the expected one while the token is
+   * rotated (`DRAIN_QUEUES_TOKEN_PREVIOUS`). Only set when the expected token
+   * comes from `DRAIN_QUEUES_TOKEN`.
+   */
+  readonly previousToken: string | undefined;
+  /** Requests per minute per client address, sliding window. Default 12. */
   readonly rateLimitPerMinute: number;
+  /**
+   * Store of the rate-limit window. Default `memory`: per process, no Redis
+   * command. `redis`: shared by every replica, one Redis command per
+   * request.
+   */
+  readonly rateLimitStore: RateLimitStore;
   /** Addresses and CIDR ranges allowed to call; empty means no address check. */
   readonly allowedIps: readonly string[];
   /** Queues a drain call processes when the request names none. */

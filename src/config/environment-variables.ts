@@ -1,7 +1,7 @@
 import { IsIn, IsOptional, ValidateBy, type ValidationOptions } from 'class-validator';
 
 import { QUEUE_NAMES } from '../queues/queue-names';
-import { LOG_LEVELS } from './app-config';
+import { LOG_LEVELS, RATE_LIMIT_STORES } from './app-config';
 import {
   InvalidValueError,
   parseAddressList,
@@ -92,9 +92,15 @@ export class EnvironmentVariables {
 
   CRON_TOKEN?: string;
 
+  DRAIN_QUEUES_TOKEN_PREVIOUS?: string;
+
   @IsOptional()
   @Parses(integer(1, 10_000))
   DRAIN_QUEUES_RATE_LIMIT?: string;
+
+  @IsOptional()
+  @IsIn(RATE_LIMIT_STORES, { message: `DRAIN_RATE_LIMIT_STORE must be ${RATE_LIMIT_STORES.join(' or ')}.` })
+  DRAIN_RATE_LIMIT_STORE?: string;
 
   @IsOptional()
   @Parses(parseAddressList)
@@ -154,7 +160,9 @@ export const ENVIRONMENT_VARIABLE_NAMES = [
   'DRAIN_QUEUES_TOKEN',
   'CRON_SECRET',
   'CRON_TOKEN',
+  'DRAIN_QUEUES_TOKEN_PREVIOUS',
   'DRAIN_QUEUES_RATE_LIMIT',
+  'DRAIN_RATE_LIMIT_STORE',
   'CRON_ALLOWED_IPS',
   'TRUST_PROXY',
   'DRAIN_DEFAULT_QUEUES',

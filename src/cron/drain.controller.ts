@@ -1,6 +1,5 @@
 import { Controller, Get, HttpCode, HttpStatus, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ThrottlerGuard } from '@nestjs/throttler';
 
 import { ApiDrainEndpoint } from '../api-docs/api-docs.decorators';
 import { DrainErrorFilter } from './drain-error.filter';
@@ -10,15 +9,17 @@ import type { DrainResult } from './drain-result';
 import { DrainService } from './drain.service';
 import { CronTokenGuard } from './guards/cron-token.guard';
 import { IpAllowlistGuard } from './guards/ip-allowlist.guard';
+import { DrainThrottlerGuard } from './rate-limit/drain-throttler.guard';
 
 /**
  * `POST /api/v1/cron/drain-queues`, and `GET` for schedulers that can only
  * send GET. Checks run in this order: rate limit (429), address allowlist
- * (403), token (401), query (400); none of them sends a Redis command.
+ * (403), token (401), query (400). With the default in-process rate-limit
+ * window none of them sends a Redis command.
  */
 @ApiTags('cron')
 @Controller({ path: 'cron', version: '1' })
-@UseGuards(ThrottlerGuard, IpAllowlistGuard, CronTokenGuard)
+@UseGuards(DrainThrottlerGuard, IpAllowlistGuard, CronTokenGuard)
 @UseFilters(DrainErrorFilter)
 export class DrainController {
   constructor(private readonly drainService: DrainService) {}

@@ -2,7 +2,7 @@ import { Injectable, UnauthorizedException, type CanActivate, type ExecutionCont
 import type { Request } from 'express';
 
 import { AppConfig } from '../../config/app-config';
-import { isExpectedToken } from '../../cron/guards/token-comparison';
+import { TokenComparison } from '../../cron/guards/token-comparison';
 
 const BEARER_CREDENTIAL = /^bearer +(.*)$/i;
 
@@ -12,16 +12,20 @@ const BEARER_CREDENTIAL = /^bearer +(.*)$/i;
  */
 @Injectable()
 export class MetricsTokenGuard implements CanActivate {
-  constructor(private readonly config: AppConfig) {}
+  private readonly token: TokenComparison | undefined;
+
+  constructor(config: AppConfig) {
+    const { token } = config.metrics;
+    this.token = token === undefined ? undefined : new TokenComparison([token]);
+  }
 
   canActivate(context: ExecutionContext): boolean {
-    const expected = this.config.metrics.token;
-    if (expected === undefined) {
+    if (this.token === undefined) {
       return true;
     }
     const header = context.switchToHttp().getRequest<Request>().headers.authorization;
     const credential = header === undefined ? undefined : BEARER_CREDENTIAL.exec(header.trim())?.[1];
-    if (credential === undefined || !isExpectedToken(credential, expected)) {
+    if (credential === undefined || !this.token.isAccepted(credential)) {
       throw new UnauthorizedException(
         'Missing or invalid metrics token. Send METRICS_TOKEN as Authorization: Bearer <token>, for example with the authorization setting of the Prometheus scrape job.',
       );

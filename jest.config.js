@@ -22,6 +22,10 @@ const common = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A global option: Jest ignores testTimeout inside a project entry. End-to-end
+  // tests start Redis servers and Nest applications, which can take seconds on
+  // a loaded machine.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },
     {
@@ -29,7 +33,6 @@ module.exports = {
       displayName: 'e2e',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
-      testTimeout: 60_000,
     },
   ],
 };

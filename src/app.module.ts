@@ -4,7 +4,9 @@ import type { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/app-config.module';
 import { CronModule } from './cron/cron.module';
 import { ExampleHandlersModule } from './example-handlers/example-handlers.module';
+import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/shutdown-coordinator';
+import { MetricsModule } from './observability/metrics/metrics.module';
 import { QueuesModule } from './queues/queues.module';
 import { WorkersModule } from './workers/workers.module';
 
@@ -22,6 +24,8 @@ export class AppModule {
         LifecycleModule,
         QueuesModule,
         CronModule,
+        HealthModule,
+        MetricsModule.forRoot(config),
         WorkersModule.forRoot(config, config.workers.inProcess ? config.workers.queues : []),
         ExampleHandlersModule,
       ],

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 import ipaddr from 'ipaddr.js';
 import proxyAddr from 'proxy-addr';
 
@@ -89,21 +91,43 @@ function parseConcurrencyCount(text: string): number {
 /**
  * Parses a list of IPv4 or IPv6 addresses and CIDR ranges into canonical
  * strings, so that `::ffff:10.0.0.1` and `10.0.0.1` name the same client.
+ * Only the standard notations are accepted: ipaddr.js alone would also read
+ * `10.1` as 10.0.0.1 and `167772161` as 10.0.0.1, which nobody means in an
+ * allowlist.
  */
 export function parseAddressList(value: string): string[] {
   return splitList(value).map((entry) => {
-    try {
-      if (entry.includes('/')) {
-        const [address, prefixLength] = ipaddr.parseCIDR(entry);
-        return `${canonicalAddress(address)}/${canonicalPrefixLength(address, prefixLength)}`;
-      }
-      return canonicalAddress(ipaddr.parse(entry));
-    } catch {
+    const range = parseStandardRange(entry);
+    if (range === undefined) {
       throw new InvalidValueError(
-        `a comma-separated list of IPv4 or IPv6 addresses or CIDR ranges (invalid entry: "${entry}")`,
+        `a comma-separated list of IPv4 or IPv6 addresses or CIDR ranges, such as 203.0.113.7, 2001:db8::/32 (invalid entry: "${entry}")`,
       );
     }
+    const [address, prefixLength] = range;
+    const isHost = prefixLength === (address.kind() === 'ipv4' ? 32 : 128);
+    if (!entry.includes('/') && isHost) {
+      return canonicalAddress(address);
+    }
+    return `${canonicalAddress(address)}/${canonicalPrefixLength(address, prefixLength)}`;
   });
+}
+
+/** Parses `address` or `address/prefix` in standard notation, or returns `undefined`. */
+function parseStandardRange(entry: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const prefix = slash === -1 ? undefined : entry.slice(slash + 1);
+  if (isIP(address) === 0 || address.includes('%')) {
+    return undefined;
+  }
+  if (prefix !== undefined && !DECIMAL_INTEGER.test(prefix)) {
+    return undefined;
+  }
+  try {
+    return prefix === undefined ? [ipaddr.parse(address), address.includes(':') ? 128 : 32] : ipaddr.parseCIDR(entry);
+  } catch {
+    return undefined;
+  }
 }
 
 function canonicalAddress(address: ipaddr.IPv4 | ipaddr.IPv6): string {
@@ -122,23 +146,35 @@ function canonicalPrefixLength(address: ipaddr.IPv4 | ipaddr.IPv6, prefixLength:
 /**
  * Parses Express `trust proxy` values: `true`, `false`, a hop count, or a list
  * of addresses, CIDR ranges and the names loopback, linklocal and uniquelocal.
+ * List entries must use the standard notations, as in `CRON_ALLOWED_IPS`.
  */
 export function parseTrustProxy(value: string): TrustProxySetting {
   const text = value.trim().toLowerCase();
   if (text === 'true' || text === 'false') {
     return text === 'true';
   }
+  const usage = `true, false, a hop count from 0 to 100, or a comma-separated list of addresses, CIDR ranges and the names ${TRUST_PROXY_NAMES.join(', ')}`;
   if (DECIMAL_INTEGER.test(text)) {
-    return parseInteger(text, 0, 100);
+    try {
+      return parseInteger(text, 0, 100);
+    } catch {
+      throw new InvalidValueError(`${usage} (got "${text}")`);
+    }
   }
   const entries = splitList(text);
+  if (entries.length === 0) {
+    throw new InvalidValueError(usage);
+  }
+  for (const entry of entries) {
+    if (!TRUST_PROXY_NAMES.includes(entry) && parseStandardRange(entry) === undefined) {
+      throw new InvalidValueError(`${usage} (invalid entry: "${entry}")`);
+    }
+  }
   try {
     proxyAddr.compile(entries);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    throw new InvalidValueError(
-      `true, false, a hop count, or a list of addresses, CIDR ranges and the names ${TRUST_PROXY_NAMES.join(', ')} (${detail})`,
-    );
+    throw new InvalidValueError(`${usage} (${detail})`);
   }
   return entries;
 }

@@ -1,6 +1,7 @@
 import { IsIn, IsOptional, ValidateBy, type ValidationOptions } from 'class-validator';
 
 import { QUEUE_NAMES } from '../queues/queue-names';
+import { LOG_LEVELS, RATE_LIMIT_STORES } from './app-config';
 import {
   InvalidValueError,
   parseAddressList,
@@ -91,9 +92,15 @@ export class EnvironmentVariables {
 
   CRON_TOKEN?: string;
 
+  DRAIN_QUEUES_TOKEN_PREVIOUS?: string;
+
   @IsOptional()
   @Parses(integer(1, 10_000))
   DRAIN_QUEUES_RATE_LIMIT?: string;
+
+  @IsOptional()
+  @IsIn(RATE_LIMIT_STORES, { message: `DRAIN_RATE_LIMIT_STORE must be ${RATE_LIMIT_STORES.join(' or ')}.` })
+  DRAIN_RATE_LIMIT_STORE?: string;
 
   @IsOptional()
   @Parses(parseAddressList)
@@ -119,6 +126,24 @@ export class EnvironmentVariables {
   @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be json or pretty.' })
   LOG_FORMAT?: string;
 
+  @IsOptional()
+  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}.` })
+  LOG_LEVEL?: string;
+
+  @IsOptional()
+  @Parses(integer(0, 3_600_000))
+  HEALTH_READY_CACHE_MS?: string;
+
+  @IsOptional()
+  @Parses(parseFlag)
+  API_DOCS_ENABLED?: string;
+
+  @IsOptional()
+  @Parses(parseFlag)
+  METRICS_ENABLED?: string;
+
+  METRICS_TOKEN?: string;
+
   NODE_ENV?: string;
 }
 
@@ -135,12 +160,19 @@ export const ENVIRONMENT_VARIABLE_NAMES = [
   'DRAIN_QUEUES_TOKEN',
   'CRON_SECRET',
   'CRON_TOKEN',
+  'DRAIN_QUEUES_TOKEN_PREVIOUS',
   'DRAIN_QUEUES_RATE_LIMIT',
+  'DRAIN_RATE_LIMIT_STORE',
   'CRON_ALLOWED_IPS',
   'TRUST_PROXY',
   'DRAIN_DEFAULT_QUEUES',
   'DRAIN_ABORT_GRACE_MS',
   'PORT',
   'LOG_FORMAT',
+  'LOG_LEVEL',
+  'HEALTH_READY_CACHE_MS',
+  'API_DOCS_ENABLED',
+  'METRICS_ENABLED',
+  'METRICS_TOKEN',
   'NODE_ENV',
 ] as const satisfies readonly (keyof EnvironmentVariables)[];

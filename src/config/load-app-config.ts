@@ -1,7 +1,15 @@
 import { validateSync } from 'class-validator';
 
 import { QUEUE_NAMES } from '../queues/queue-names';
-import { AppConfig, TOKEN_VARIABLES, type LogFormat, type TokenVariable } from './app-config';
+import {
+  AppConfig,
+  PREVIOUS_TOKEN_VARIABLE,
+  TOKEN_VARIABLES,
+  type LogFormat,
+  type LogLevelSetting,
+  type RateLimitStore,
+  type TokenVariable,
+} from './app-config';
 import {
   parseAddressList,
   parseConcurrency,
@@ -11,6 +19,10 @@ import {
   parseTrustProxy,
 } from './env-parsers';
 import { ENVIRONMENT_VARIABLE_NAMES, EnvironmentVariables } from './environment-variables';
+
+// Control characters (C0 and DEL): Node rejects them in outgoing header values.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** Express default of the reference application: only private-network proxies may set X-Forwarded-For. */
 const DEFAULT_TRUST_PROXY = ['loopback', 'linklocal', 'uniquelocal'];
@@ -34,6 +46,7 @@ export class ConfigurationError extends Error {
 export function loadAppConfig(env: Readonly<Record<string, string | undefined>>): AppConfig {
   const variables = readVariables(env);
   const problems = validateSync(variables).flatMap((error) => Object.values(error.constraints ?? {}));
+  problems.push(...checkDrainAccess(variables));
   if (problems.length > 0) {
     throw new ConfigurationError(problems);
   }
@@ -62,6 +75,8 @@ function buildConfig(variables: EnvironmentVariables, inProcess: boolean): AppCo
   const optionalInteger = (value: string | undefined, fallback: number) =>
     value === undefined ? fallback : parseInteger(value, 0, Number.MAX_SAFE_INTEGER);
   const [tokenVariable, token] = selectToken(variables);
+  const previousToken =
+    tokenVariable === 'DRAIN_QUEUES_TOKEN' ? variables.DRAIN_QUEUES_TOKEN_PREVIOUS?.trim() : undefined;
 
   return new AppConfig(
     {
@@ -84,7 +99,9 @@ function buildConfig(variables: EnvironmentVariables, inProcess: boolean): AppCo
     {
       token,
       tokenVariable,
+      previousToken,
       rateLimitPerMinute: optionalInteger(variables.DRAIN_QUEUES_RATE_LIMIT, 12),
+      rateLimitStore: (variables.DRAIN_RATE_LIMIT_STORE as RateLimitStore | undefined) ?? 'memory',
       allowedIps: variables.CRON_ALLOWED_IPS === undefined ? [] : parseAddressList(variables.CRON_ALLOWED_IPS),
       defaultQueues:
         variables.DRAIN_DEFAULT_QUEUES === undefined ? QUEUE_NAMES : parseQueueList(variables.DRAIN_DEFAULT_QUEUES),
@@ -97,6 +114,14 @@ function buildConfig(variables: EnvironmentVariables, inProcess: boolean): AppCo
     {
       format:
         (variables.LOG_FORMAT as LogFormat | undefined) ?? (variables.NODE_ENV === 'production' ? 'json' : 'pretty'),
+      level: (variables.LOG_LEVEL as LogLevelSetting | undefined) ?? 'log',
+    },
+    { readyCacheMs: optionalInteger(variables.HEALTH_READY_CACHE_MS, 30_000) },
+    { enabled: variables.API_DOCS_ENABLED === undefined || parseFlag(variables.API_DOCS_ENABLED) },
+    {
+      enabled: variables.METRICS_ENABLED !== undefined && parseFlag(variables.METRICS_ENABLED),
+      // Trimmed for the same reason as the drain token: mounted secrets often end in a newline.
+      token: variables.METRICS_TOKEN?.trim(),
     },
   );
 }
@@ -116,4 +141,35 @@ function selectToken(variables: EnvironmentVariables): [TokenVariable | undefine
     }
   }
   return [undefined, undefined];
+}
+
+/**
+ * Checks the settings of the drain endpoint that depend on each other. The
+ * messages name variables only: tokens are secrets.
+ */
+function checkDrainAccess(variables: EnvironmentVariables): string[] {
+  const problems: string[] = [];
+  const [tokenVariable, token] = selectToken(variables);
+  const previousToken = variables.DRAIN_QUEUES_TOKEN_PREVIOUS;
+  if (previousToken !== undefined && tokenVariable !== 'DRAIN_QUEUES_TOKEN') {
+    problems.push(
+      `${PREVIOUS_TOKEN_VARIABLE} is accepted only while DRAIN_QUEUES_TOKEN is set. Set DRAIN_QUEUES_TOKEN to the new token, or remove ${PREVIOUS_TOKEN_VARIABLE} once every scheduler sends the new one.`,
+    );
+  }
+  for (const [name, value] of [
+    [tokenVariable, token],
+    [PREVIOUS_TOKEN_VARIABLE, previousToken],
+  ] as const) {
+    if (name !== undefined && value !== undefined && CONTROL_CHARACTER.test(value.trim())) {
+      problems.push(
+        `${name} must not contain control characters such as line breaks or tabs, because an HTTP header cannot carry them.`,
+      );
+    }
+  }
+  if (variables.DRAIN_RATE_LIMIT_STORE?.trim() === 'redis' && variables.REDIS_URL === undefined) {
+    problems.push(
+      'DRAIN_RATE_LIMIT_STORE=redis requires REDIS_URL. Set REDIS_URL, or set DRAIN_RATE_LIMIT_STORE=memory to keep the window in the process.',
+    );
+  }
+  return problems;
 }

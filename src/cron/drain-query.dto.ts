@@ -1,7 +1,8 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, ValidateBy, type ValidationOptions } from 'class-validator';
 
 import { QUEUE_NAMES, type QueueName } from '../queues/queue-names';
-import { DRAIN_LIMITS, type DrainOptions } from './drain-result';
+import { DRAIN_DEFAULTS, DRAIN_LIMITS, type DrainOptions } from './drain-result';
 
 const DECIMAL_INTEGER = /^\d+$/;
 
@@ -34,21 +35,44 @@ const givenOnce = (property: string) => ({ message: `${property} must be given o
  * decorators from the bottom up, so the single-value check comes first.
  */
 export class DrainQueryDto {
+  @ApiPropertyOptional({
+    enum: QUEUE_NAMES,
+    description: 'One queue to process. Default: every queue in DRAIN_DEFAULT_QUEUES.',
+  })
   @IsOptional()
   @IsIn(QUEUE_NAMES, { message: `queue must be one of: ${QUEUE_NAMES.join(', ')}.` })
   @IsString(givenOnce('queue'))
   queue?: string;
 
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: DRAIN_LIMITS.maxDurationMs.min,
+    maximum: DRAIN_LIMITS.maxDurationMs.max,
+    default: DRAIN_DEFAULTS.maxDurationMs,
+    description: 'Hard wall-clock cap for the whole call, in milliseconds.',
+  })
   @IsOptional()
   @IsIntegerString(DRAIN_LIMITS.maxDurationMs.min, DRAIN_LIMITS.maxDurationMs.max)
   @IsString(givenOnce('maxDurationMs'))
   maxDurationMs?: string;
 
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: DRAIN_LIMITS.maxConcurrentQueues.min,
+    maximum: DRAIN_LIMITS.maxConcurrentQueues.max,
+    default: DRAIN_DEFAULTS.maxConcurrentQueues,
+    description: 'How many queues are processed at the same time.',
+  })
   @IsOptional()
   @IsIntegerString(DRAIN_LIMITS.maxConcurrentQueues.min, DRAIN_LIMITS.maxConcurrentQueues.max)
   @IsString(givenOnce('maxConcurrentQueues'))
   maxConcurrentQueues?: string;
 
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: DRAIN_LIMITS.maxJobsPerQueue.min,
+    description: 'Jobs taken from one queue in this call, completed plus failed. Default: unbounded.',
+  })
   @IsOptional()
   @IsIntegerString(DRAIN_LIMITS.maxJobsPerQueue.min, DRAIN_LIMITS.maxJobsPerQueue.max)
   @IsString(givenOnce('maxJobsPerQueue'))

@@ -1,6 +1,7 @@
-import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
 
 import { AppConfig } from '../config/app-config';
+import { DrainMetrics } from '../observability/metrics/drain-metrics';
 import { JobHandlerRegistry } from '../queues/job-handler.registry';
 import { isQueueName, type QueueName } from '../queues/queue-names';
 import { DrainRun, type DrainRunOptions } from './drain/drain-run';
@@ -24,6 +25,7 @@ export class DrainService implements BeforeApplicationShutdown {
   constructor(
     private readonly config: AppConfig,
     private readonly registry: JobHandlerRegistry,
+    @Optional() private readonly metrics?: DrainMetrics,
   ) {}
 
   /**
@@ -37,26 +39,14 @@ export class DrainService implements BeforeApplicationShutdown {
    */
   async drain(options: DrainOptions = {}): Promise<DrainResult> {
     const runOptions = this.resolveOptions(options);
-    const redisUrl = this.config.redis.url;
-    if (redisUrl === undefined) {
-      throw new RedisNotConfiguredError();
-    }
-
-    const run = new DrainRun(this.config, this.registry, redisUrl, runOptions);
-    const execution = run.execute();
-    this.runs.set(
-      run,
-      execution.catch(() => undefined),
-    );
+    const startedAt = Date.now();
     try {
-      const result = await execution;
-      this.logSummary(result);
+      const result = await this.execute(runOptions);
+      this.reportCompleted(result);
       return result;
     } catch (error) {
-      this.logger.warn(`Drain call failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.reportFailed(error, Date.now() - startedAt);
       throw error;
-    } finally {
-      this.runs.delete(run);
     }
   }
 
@@ -88,23 +78,55 @@ export class DrainService implements BeforeApplicationShutdown {
     };
   }
 
-  private logSummary(result: DrainResult): void {
-    const queues = Object.entries(result.queues).map(([name, queue]) => ({
-      name,
-      processed: queue.processed,
-      failed: queue.failed,
-      stoppedBy: queue.stoppedBy,
-      remaining: queue.remaining,
-    }));
-    const processed = queues.reduce((total, queue) => total + queue.processed, 0);
-    const failed = queues.reduce((total, queue) => total + queue.failed, 0);
-    this.logger.log({
-      message: `Drained ${processed} job(s), ${failed} failed, in ${result.durationMs} ms with ${result.redisCommands} Redis command(s); stopped by ${result.stoppedBy}.`,
-      durationMs: result.durationMs,
-      redisCommands: result.redisCommands,
-      stoppedBy: result.stoppedBy,
-      queues,
-    });
+  private async execute(runOptions: DrainRunOptions): Promise<DrainResult> {
+    const redisUrl = this.config.redis.url;
+    if (redisUrl === undefined) {
+      throw new RedisNotConfiguredError();
+    }
+
+    const run = new DrainRun(this.config, this.registry, redisUrl, runOptions);
+    const execution = run.execute();
+    this.runs.set(
+      run,
+      execution.catch(() => undefined),
+    );
+    try {
+      return await execution;
+    } finally {
+      this.runs.delete(run);
+    }
+  }
+
+  /** Logs the one summary line of a completed call and records its metrics. */
+  private reportCompleted(result: DrainResult): void {
+    const queues = Object.fromEntries(
+      Object.entries(result.queues).map(([name, queue]) => [
+        name,
+        { processed: queue.processed, failed: queue.failed, stoppedBy: queue.stoppedBy, remaining: queue.remaining },
+      ]),
+    );
+    const results = Object.values(result.queues);
+    const processed = results.reduce((total, queue) => total + queue.processed, 0);
+    const failed = results.reduce((total, queue) => total + queue.failed, 0);
+    this.logger.log(
+      `Drain call processed ${processed} job(s), ${failed} failed, in ${result.durationMs} ms with ${result.redisCommands} Redis command(s); stopped by ${result.stoppedBy}.`,
+      {
+        processed,
+        failed,
+        durationMs: result.durationMs,
+        redisCommands: result.redisCommands,
+        stoppedBy: result.stoppedBy,
+        queues,
+      },
+    );
+    this.metrics?.recordCompleted(result);
+  }
+
+  /** Logs the one line of a failed call and records its metrics. */
+  private reportFailed(error: unknown, durationMs: number): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.logger.warn(`Drain call failed after ${durationMs} ms: ${reason}`, { durationMs });
+    this.metrics?.recordFailed(error, durationMs);
   }
 }
 

@@ -64,10 +64,13 @@ export class WorkersLifecycle implements OnApplicationBootstrap, BeforeApplicati
     await Promise.all(processors.map((processor) => processor.worker.pause(true)));
 
     const finished = Promise.all(processors.map((processor) => processor.running!.whenEmpty()));
-    const graceOver = sleep(this.config.workers.shutdownGraceMs, undefined, { signal: this.shutdown.expedited }).catch(
-      () => undefined,
-    );
+    const graceTimer = new AbortController();
+    const graceOver = sleep(this.config.workers.shutdownGraceMs, undefined, {
+      signal: AbortSignal.any([this.shutdown.expedited, graceTimer.signal]),
+    }).catch(() => undefined);
     await Promise.race([finished, graceOver]);
+    // A pending grace timer would keep the process alive after the jobs finished.
+    graceTimer.abort();
 
     for (const processor of processors) {
       const running = processor.running!;

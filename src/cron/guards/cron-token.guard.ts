@@ -3,14 +3,16 @@ import type { Request } from 'express';
 
 import { AppConfig } from '../../config/app-config';
 import { CronMessages } from '../cron.messages';
-import { isExpectedToken } from './token-comparison';
+import { TokenComparison } from './token-comparison';
 
 const SECRET_HEADERS = new Set(['x-cron-secret', 'x-cron-token']);
 const BEARER_CREDENTIAL = /^bearer +(.*)$/i;
 
 /**
- * Admits a request only when every credential header it carries contains the
- * expected token: `X-Cron-Secret`, `X-Cron-Token` and `Authorization: Bearer`.
+ * Admits a request only when every credential header it carries contains an
+ * accepted token: `X-Cron-Secret`, `X-Cron-Token` and `Authorization: Bearer`.
+ * The accepted tokens are the expected one and, during a rotation, the
+ * previous one (`DRAIN_QUEUES_TOKEN_PREVIOUS`).
  *
  * Headers are read from the raw list, because Node keeps only the first
  * `Authorization` line and joins repeated custom headers with ", ": a header
@@ -20,17 +22,23 @@ const BEARER_CREDENTIAL = /^bearer +(.*)$/i;
  */
 @Injectable()
 export class CronTokenGuard implements CanActivate {
-  constructor(private readonly config: AppConfig) {}
+  private readonly tokens: TokenComparison | undefined;
+
+  constructor(config: AppConfig) {
+    const { token, previousToken } = config.drain;
+    const accepted = [token, previousToken].filter((value) => value !== undefined);
+    this.tokens = token === undefined ? undefined : new TokenComparison(accepted);
+  }
 
   canActivate(context: ExecutionContext): boolean {
-    const expected = this.config.drain.token;
     const credentials = readCredentials(context.switchToHttp().getRequest<Request>());
-    if (expected === undefined || credentials.length === 0) {
+    if (this.tokens === undefined || credentials.length === 0) {
       throw new UnauthorizedException(CronMessages.invalidToken);
     }
     // Every credential is compared, even after a mismatch, so that the time
     // taken does not depend on which one was wrong.
-    const matches = credentials.map((credential) => credential !== undefined && isExpectedToken(credential, expected));
+    const tokens = this.tokens;
+    const matches = credentials.map((credential) => credential !== undefined && tokens.isAccepted(credential));
     if (!matches.every(Boolean)) {
       throw new UnauthorizedException(CronMessages.invalidToken);
     }
@@ -39,19 +47,19 @@ export class CronTokenGuard implements CanActivate {
 }
 
 /**
- * Returns one entry per credential header line; `undefined` stands for an
- * `Authorization` header that does not use the Bearer scheme.
+ * Returns one entry per credential header line. The entry is `undefined` for
+ * an `Authorization` header without the Bearer scheme or without a token.
  */
 function readCredentials(request: Request): (string | undefined)[] {
   const credentials: (string | undefined)[] = [];
   const { rawHeaders } = request;
   for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
     const name = rawHeaders[index]!.toLowerCase();
-    const value = rawHeaders[index + 1]!;
+    const value = rawHeaders[index + 1]!.trim();
     if (SECRET_HEADERS.has(name)) {
-      credentials.push(value.trim());
+      credentials.push(value);
     } else if (name === 'authorization') {
-      credentials.push(BEARER_CREDENTIAL.exec(value.trim())?.[1]);
+      credentials.push(BEARER_CREDENTIAL.exec(value)?.[1]);
     }
   }
   return credentials;

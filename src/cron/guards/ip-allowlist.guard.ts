@@ -4,20 +4,25 @@ import ipaddr from 'ipaddr.js';
 
 import { AppConfig } from '../../config/app-config';
 import { CronMessages } from '../cron.messages';
-import { canonicalAddress, parseAddress } from './client-address';
+import { parseAddress, type IpAddress } from './client-address';
+import { ClientAddressResolver } from './client-address.resolver';
 
-type AddressRange = [ipaddr.IPv4 | ipaddr.IPv6, number];
+type AddressRange = [IpAddress, number];
 
 /**
  * Admits only clients whose address is in `CRON_ALLOWED_IPS`; with no entry
- * it admits everyone. The client address is Express's `req.ip`, which the
- * `TRUST_PROXY` setting derives from the socket peer and `X-Forwarded-For`.
+ * it admits everyone. The client address comes from `ClientAddressResolver`,
+ * so it follows `TRUST_PROXY`. A client whose address cannot be determined is
+ * rejected: the allowlist fails closed.
  */
 @Injectable()
 export class IpAllowlistGuard implements CanActivate {
   private readonly ranges: readonly AddressRange[];
 
-  constructor(config: AppConfig) {
+  constructor(
+    config: AppConfig,
+    private readonly clientAddresses: ClientAddressResolver,
+  ) {
     this.ranges = config.drain.allowedIps.map(toRange);
   }
 
@@ -25,21 +30,25 @@ export class IpAllowlistGuard implements CanActivate {
     if (this.ranges.length === 0) {
       return true;
     }
-    const request = context.switchToHttp().getRequest<Request>();
-    const address = parseAddress(request.ip);
+    const client = this.clientAddresses.resolve(context.switchToHttp().getRequest<Request>());
+    const address = parseAddress(client.address);
     if (address === undefined) {
       throw new ForbiddenException(CronMessages.unknownAddress);
     }
-    const allowed = this.ranges.some(
-      ([network, prefixLength]) => network.kind() === address.kind() && address.match(network, prefixLength),
-    );
-    if (!allowed) {
-      throw new ForbiddenException(CronMessages.addressNotAllowed(canonicalAddress(request.ip) ?? 'unknown'));
+    if (!this.isAllowed(address)) {
+      throw new ForbiddenException(CronMessages.addressNotAllowed(address.toString()));
     }
     return true;
   }
+
+  private isAllowed(address: IpAddress): boolean {
+    return this.ranges.some(
+      ([network, prefixLength]) => network.kind() === address.kind() && address.match(network, prefixLength),
+    );
+  }
 }
 
+/** Turns a canonical `CRON_ALLOWED_IPS` entry into a range; a single address is a /32 or /128. */
 function toRange(entry: string): AddressRange {
   if (entry.includes('/')) {
     return ipaddr.parseCIDR(entry);

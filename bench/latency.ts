@@ -1,7 +1,7 @@
 /**
- * Latency of an idle drain call over five empty queues next to a trivial
- * endpoint of the same application, over HTTP on the loopback interface,
- * with the requests alternating.
+ * Latency of an idle drain call over five empty queues next to the liveness
+ * endpoint of the same application (`GET /api/v1/health`, which sends no
+ * Redis command), over HTTP on the loopback interface, requests alternating.
  *
  * Usage: npm run bench:latency. BENCH_REQUESTS sets the requests per endpoint
  * (default 300).
@@ -19,13 +19,13 @@ async function main(): Promise<void> {
   const app = await BenchApp.start({ REDIS_URL: server.url, QUEUE_KEY_PREFIX: 'bench' });
   try {
     for (let index = 0; index < WARM_UP_REQUESTS; index += 1) {
-      await app.ping();
+      await app.live();
       await app.drain();
     }
-    const ping: number[] = [];
+    const liveness: number[] = [];
     const drain: number[] = [];
     for (let index = 0; index < REQUESTS; index += 1) {
-      ping.push(await app.ping());
+      liveness.push(await app.live());
       const { result, elapsedMs } = await app.drain();
       if (result.stoppedBy !== 'idle' || result.redisCommands !== 1) {
         throw new Error(`An idle call stopped by ${result.stoppedBy} with ${result.redisCommands} command(s).`);
@@ -34,10 +34,10 @@ async function main(): Promise<void> {
     }
     const data = {
       requests: REQUESTS,
-      trivialEndpointMs: summarize(ping),
+      trivialEndpointMs: summarize(liveness),
       idleDrainMs: summarize(drain),
-      medianRatio: round(summarize(drain).median / summarize(ping).median),
-      p95Ratio: round(summarize(drain).p95 / summarize(ping).p95),
+      medianRatio: round(summarize(drain).median / summarize(liveness).median),
+      p95Ratio: round(summarize(drain).p95 / summarize(liveness).p95),
     };
     const path = await writeResult('latency', data);
     console.log(JSON.stringify(data, null, 2));

@@ -304,7 +304,7 @@ function latencyTable(data: LatencyData): string {
       ['endpoint', 'median, ms', 'p95, ms', 'max, ms'],
       [
         [
-          '`GET /api/v1/bench/ping`',
+          '`GET /api/v1/health` (liveness)',
           number(data.trivialEndpointMs.median, 2),
           number(data.trivialEndpointMs.p95, 2),
           number(data.trivialEndpointMs.max, 1),

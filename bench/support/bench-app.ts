@@ -1,32 +1,11 @@
-import { Controller, Get, Module, type DynamicModule } from '@nestjs/common';
-
 import type { DrainResult } from '../../src/cron/drain-result';
 import { QUEUE_NAMES } from '../../src/queues/queue-names';
 import { HandlerLog, RecordingHandlersModule } from '../../test/support/recording-handlers';
 import { createTestApp, TEST_TOKEN, type TestApp } from '../../test/support/test-app';
 
 export const DRAIN_PATH = '/api/v1/cron/drain-queues';
-export const PING_PATH = '/api/v1/bench/ping';
-
-/** A trivial endpoint of the same application, to compare the drain's latency with. */
-@Controller({ path: 'bench', version: '1' })
-class PingController {
-  @Get('ping')
-  ping(): { ok: true } {
-    return { ok: true };
-  }
-}
-
-@Module({})
-class BenchHandlersModule {
-  static create(): DynamicModule {
-    return {
-      module: BenchHandlersModule,
-      imports: [RecordingHandlersModule.forQueues(QUEUE_NAMES)],
-      controllers: [PingController],
-    };
-  }
-}
+/** The liveness endpoint: a trivial endpoint of the same application that sends no Redis command. */
+export const LIVENESS_PATH = '/api/v1/health';
 
 export interface TimedDrain {
   readonly result: DrainResult;
@@ -34,8 +13,8 @@ export interface TimedDrain {
 }
 
 /**
- * The reference application with recording handlers for the five queues and
- * a trivial endpoint, listening on a loopback port for real HTTP requests.
+ * The reference application with recording handlers for the five queues,
+ * listening on a loopback port for real HTTP requests.
  */
 export class BenchApp {
   private constructor(
@@ -46,7 +25,7 @@ export class BenchApp {
   static async start(env: Record<string, string | undefined>): Promise<BenchApp> {
     const testApp = await createTestApp(
       { DRAIN_QUEUES_RATE_LIMIT: '10000', ...env },
-      { handlers: BenchHandlersModule.create() },
+      { handlers: RecordingHandlersModule.forQueues(QUEUE_NAMES) },
     );
     await testApp.app.listen(0, '127.0.0.1');
     return new BenchApp(testApp, await testApp.app.getUrl());
@@ -72,13 +51,13 @@ export class BenchApp {
     return { result: body, elapsedMs };
   }
 
-  /** Requests the trivial endpoint and returns the time to its parsed response. */
-  async ping(): Promise<number> {
+  /** Requests the liveness endpoint and returns the time to its parsed response. */
+  async live(): Promise<number> {
     const startedAt = performance.now();
-    const response = await fetch(new URL(PING_PATH, this.baseUrl));
+    const response = await fetch(new URL(LIVENESS_PATH, this.baseUrl));
     await response.json();
     if (response.status !== 200) {
-      throw new Error(`The ping request failed with ${response.status}.`);
+      throw new Error(`The liveness request failed with ${response.status}.`);
     }
     return performance.now() - startedAt;
   }

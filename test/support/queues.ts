@@ -67,6 +67,11 @@ export class CommandRecorder {
 
   private constructor(private readonly url: string) {}
 
+  /**
+   * Starts recording. NOTE: start it while the server is quiet. ioredis 6
+   * fails with "Command queue state error" when monitored commands arrive in
+   * the same read as the reply to MONITOR.
+   */
   static async start(url: string): Promise<CommandRecorder> {
     const recorder = new CommandRecorder(url);
     // ioredis opens MONITOR on a duplicate connection, so the original closes at once.

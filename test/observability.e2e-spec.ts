@@ -151,8 +151,8 @@ describe('observability', () => {
       const http = await startLogging();
       const marker = 'payload-marker-5c1e';
       const wrongToken = 'wrong-token-93ab1';
-      await queues.add('dsar-jobs', 1, { note: marker } as never);
-      await queues.add('dsar-jobs', 1, { fail: true, note: marker } as never);
+      await queues.add('dsar-jobs', 1, { note: marker });
+      await queues.add('dsar-jobs', 1, { fail: true, note: marker });
 
       await http.post(DRAIN_PATH).set('X-Cron-Secret', wrongToken).expect(401);
       await http

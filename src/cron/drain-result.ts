@@ -24,7 +24,11 @@ export interface QueueDrainResult {
   stoppedBy: QueueStopReason;
   /** Runnable jobs left when the queue stopped. */
   remaining: number;
-  /** Delayed jobs that are not due yet. */
+  /**
+   * Delayed jobs that are not due yet, as the call's last probe of the queue
+   * saw them. A queue that ended idle without a failed job is not probed
+   * again, so delayed jobs added while the call ran are not counted.
+   */
   delayed: number;
   /** Milliseconds until the earliest delayed job is due, or `null` when there is none. */
   nextDueInMs: number | null;

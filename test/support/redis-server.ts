@@ -2,32 +2,56 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 
+export interface RedisServerOptions {
+  /** Password that clients must send with AUTH (`--requirepass`). */
+  readonly password?: string;
+  /** Serve TLS only, with these PEM files. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
+}
+
 /** A throw-away Redis server that a test starts, stops and restarts by process id. */
 export class RedisServer {
   private process: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: RedisServerOptions,
+  ) {}
 
+  /** URL of the server, with the password when it has one. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    const scheme = this.options.tls === undefined ? 'redis' : 'rediss';
+    const credentials = this.options.password === undefined ? '' : `:${encodeURIComponent(this.options.password)}@`;
+    return `${scheme}://${credentials}127.0.0.1:${this.port}`;
   }
 
   /** Starts `redis-server` from PATH on a free loopback port, without persistence. */
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options);
     await server.restart();
     return server;
   }
 
   /** Starts the server again on the same port, empty. */
   async restart(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = spawn('redis-server', this.arguments(), { stdio: ['ignore', 'pipe', 'inherit'] });
     this.process = child;
     await waitUntilReady(this.port, child);
+  }
+
+  private arguments(): string[] {
+    const { password, tls } = this.options;
+    const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'];
+    if (tls === undefined) {
+      args.push('--port', String(this.port));
+    } else {
+      args.push('--port', '0', '--tls-port', String(this.port), '--tls-auth-clients', 'no');
+      args.push('--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile);
+    }
+    if (password !== undefined) {
+      args.push('--requirepass', password);
+    }
+    return args;
   }
 
   /** Stops the server with SIGKILL, as a crash would, and waits for it to exit. */

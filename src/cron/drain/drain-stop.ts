@@ -12,14 +12,20 @@ export type StopCause = 'maxDuration' | 'shutdown' | 'connectionLost';
  */
 export class DrainStop {
   readonly cutoff: Promise<void>;
+  /** Resolves when the connection is lost, after which no Redis command can succeed. */
+  readonly connectionLost: Promise<void>;
   private readonly controller = new AbortController();
   private resolveCutoff!: () => void;
+  private resolveConnectionLost!: () => void;
   private graceTimer: NodeJS.Timeout | undefined;
   private stopCause: StopCause | undefined;
 
   constructor(private readonly graceMs: number) {
     this.cutoff = new Promise((resolve) => {
       this.resolveCutoff = resolve;
+    });
+    this.connectionLost = new Promise((resolve) => {
+      this.resolveConnectionLost = resolve;
     });
   }
 
@@ -40,6 +46,7 @@ export class DrainStop {
       this.stopCause = cause;
       this.abort(cause);
       this.cutOff();
+      this.resolveConnectionLost();
       return;
     }
     if (this.stopCause !== undefined) {

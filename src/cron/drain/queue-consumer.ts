@@ -8,6 +8,7 @@ import type { QueueName } from '../../queues/queue-names';
 import { RunningJobs } from '../../queues/running-jobs';
 import type { DrainWorker } from './drain-worker';
 import type { DrainStop } from './drain-stop';
+import { runnableJobs, type QueueProbe } from './queue-probe';
 
 /** Result of consuming one queue within a drain call. */
 export interface ConsumerOutcome {
@@ -40,6 +41,8 @@ export class QueueConsumer {
   private readonly slotEnds: SlotEnd[] = [];
   /** Slot tokens whose requested fetch has returned, with or without a job. */
   private readonly fetchedTokens = new Set<string>();
+  /** Tokens of the slots whose handler is running. */
+  private readonly inHandler = new Set<string>();
   private processed = 0;
   private failed = 0;
   private taken = 0;
@@ -54,7 +57,10 @@ export class QueueConsumer {
     private readonly stop: DrainStop,
   ) {
     this.running = new RunningJobs(queue, handler);
-    this.worker = createWorker(this.running.process, (token) => this.fetchedTokens.add(token));
+    this.worker = createWorker(
+      (job, token, signal) => this.runHandler(job, token, signal),
+      (token) => this.fetchedTokens.add(token),
+    );
     this.worker.on('completed', () => {
       this.processed += 1;
     });
@@ -63,8 +69,17 @@ export class QueueConsumer {
     });
   }
 
-  async consume(expiredLocks: number): Promise<ConsumerOutcome> {
-    if (expiredLocks > 0) {
+  /**
+   * Consumes the queue until it is idle, `maxJobs` is reached or the call stops.
+   *
+   * @param probe The queue's state at the start of the call. Active jobs whose
+   * lock expired are recovered first, and no more slots start than the probe
+   * found runnable jobs, because a slot whose first fetch finds nothing
+   * costs a command for no job. Jobs that arrive later are fetched by the
+   * completions of the running slots.
+   */
+  async consume(probe: QueueProbe): Promise<ConsumerOutcome> {
+    if (probe.expiredLocks > 0) {
       const recovered = await this.worker.recoverExpiredLocks();
       this.logger.warn(`Recovered ${recovered.length} job(s) of ${this.queue} whose lock had expired.`);
     }
@@ -76,26 +91,54 @@ export class QueueConsumer {
     };
     this.stop.signal.addEventListener('abort', interrupt, { once: true });
     try {
-      const slots = await this.startSlots();
-      const putBackAtCutoff = this.stop.cutoff.then(() => this.running.putBackUnfinished());
-      await Promise.race([Promise.all(slots), putBackAtCutoff]);
+      const slots = await this.startSlots(Math.min(this.concurrency, Math.max(1, runnableJobs(probe))));
+      const cutOff = this.stop.cutoff.then(() => this.cutOff(slots));
+      await Promise.race([Promise.all(slots.values()), cutOff]);
     } finally {
       this.stop.signal.removeEventListener('abort', interrupt);
     }
     return this.outcome();
   }
 
-  private async startSlots(): Promise<Promise<void>[]> {
-    const slots: Promise<void>[] = [];
-    while (slots.length < this.concurrency && this.reserveJob()) {
+  /** Starts up to `count` slots and returns them by token. */
+  private async startSlots(count: number): Promise<Map<string, Promise<void>>> {
+    const slots = new Map<string, Promise<void>>();
+    while (slots.size < count && this.reserveJob()) {
       const token = `${this.worker.id}:${randomUUID()}`;
       const job = await this.fetchReserved(token);
       if (job === undefined) {
         break;
       }
-      slots.push(this.runSlot(job, token));
+      slots.set(token, this.runSlot(job, token));
     }
     return slots;
+  }
+
+  /**
+   * Puts back the jobs still running at the cutoff, then waits for the other
+   * slots, whose last completion may still be on its way to Redis, so that
+   * the outcome counts it. A slot whose handler is still running after its
+   * job was put back is not waited for, and neither is any slot once the
+   * connection is lost.
+   */
+  private async cutOff(slots: ReadonlyMap<string, Promise<void>>): Promise<void> {
+    await this.running.putBackUnfinished();
+    const settling = [...slots].filter(([token]) => !this.inHandler.has(token)).map(([, slot]) => slot);
+    await Promise.race([Promise.all(settling), this.stop.connectionLost]);
+  }
+
+  /**
+   * Runs the handler through `RunningJobs` and notes that the slot is inside
+   * it. It declares `signal`, so BullMQ creates an abort signal per job.
+   */
+  private async runHandler(job: Job, token: string | undefined, signal?: AbortSignal): Promise<unknown> {
+    const slot = token ?? '';
+    this.inHandler.add(slot);
+    try {
+      return await this.running.process(job, token, signal);
+    } finally {
+      this.inHandler.delete(slot);
+    }
   }
 
   private async runSlot(first: Job, token: string): Promise<void> {

@@ -1,0 +1,189 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import request from 'supertest';
+
+import { DrainService } from '../src/cron/drain.service';
+import { RedisUnavailableError } from '../src/cron/drain.errors';
+import { DRAIN_PATH, DrainFixture } from './support/drain-fixture';
+import { CommandRecorder } from './support/queues';
+import { RedisServer } from './support/redis-server';
+import { TEST_TOKEN } from './support/test-app';
+
+/** Commands that a trimmed handshake never sends unless the URL asks for them. */
+const HANDSHAKE_COMMANDS = ['hello', 'info', 'client', 'select', 'ping', 'auth', 'quit'];
+
+describe('drain connection', () => {
+  let fixture: DrainFixture | undefined;
+  let recorder: CommandRecorder | undefined;
+
+  afterEach(async () => {
+    await recorder?.stop();
+    await fixture?.close();
+    recorder = undefined;
+    fixture = undefined;
+  });
+
+  /** Starts a fixture on `url` and a recorder on `monitorUrl`, which must reach the same server. */
+  async function start(url: string, monitorUrl = url, env: Record<string, string> = {}): Promise<DrainFixture> {
+    fixture = await DrainFixture.start(url, { env });
+    recorder = await CommandRecorder.start(monitorUrl);
+    return fixture;
+  }
+
+  /** Closes the producers' connections, so that the recording holds only the drain's commands from now on. */
+  async function startRecording(): Promise<void> {
+    await fixture!.queues.close();
+    await recorder!.mark();
+    recorder!.reset();
+  }
+
+  describe('without a password', () => {
+    let server: RedisServer;
+
+    beforeAll(async () => {
+      server = await RedisServer.start();
+    });
+
+    afterAll(async () => {
+      await server.stop();
+    });
+
+    it('sends only the probe on an idle call', async () => {
+      const drain = await start(server.url);
+      await startRecording();
+
+      const result = await drain.drain();
+      await recorder!.mark();
+
+      expect(recorder!.entries.map((entry) => entry.name)).toEqual(['eval']);
+      expect(result.redisCommands).toBe(1);
+    });
+
+    it('uses one connection and no handshake command for a whole call', async () => {
+      const drain = await start(server.url, server.url, { QUEUE_CONCURRENCY: '3' });
+      await drain.queues.add('batch-jobs', 5);
+      await drain.queues.add('dsar-jobs', 5);
+      await drain.queues.add('seed-jobs', 5);
+      await startRecording();
+
+      const result = await drain.drain({ maxConcurrentQueues: 3 });
+      await recorder!.mark();
+
+      expect(Object.values(result.queues).reduce((total, queue) => total + queue.processed, 0)).toBe(15);
+      expect(recorder!.sources).toHaveLength(1);
+      const names = new Set(recorder!.entries.map((entry) => entry.name));
+      for (const name of HANDSHAKE_COMMANDS) {
+        expect(names).not.toContain(name);
+      }
+    });
+
+    it('selects the database that the URL names', async () => {
+      const drain = await start(`${server.url}/3`, server.url);
+      await drain.queues.add('batch-jobs', 2);
+      await startRecording();
+
+      const result = await drain.drain();
+      await recorder!.mark();
+
+      expect(result.queues['batch-jobs']).toMatchObject({ processed: 2 });
+      expect(recorder!.entries[0]?.name).toBe('select');
+      expect(recorder!.entries.filter((entry) => entry.name === 'select')).toHaveLength(1);
+      expect(result.redisCommands).toBe(recorder!.count);
+    });
+  });
+
+  describe('with a password', () => {
+    const password = 'drain-test-password';
+    let server: RedisServer;
+
+    beforeAll(async () => {
+      server = await RedisServer.start({ password });
+    });
+
+    afterAll(async () => {
+      await server.stop();
+    });
+
+    it('authenticates first and counts AUTH', async () => {
+      const drain = await start(server.url);
+      await startRecording();
+
+      const result = await drain.drain();
+      await recorder!.mark();
+
+      expect(recorder!.entries.map((entry) => entry.name)).toEqual(['auth', 'eval']);
+      expect(result.redisCommands).toBe(2);
+    });
+
+    it('processes jobs over the authenticated connection', async () => {
+      const drain = await start(server.url);
+      await drain.queues.add('batch-jobs', 3);
+      await startRecording();
+
+      const result = await drain.drain();
+      await recorder!.mark();
+
+      expect(result.queues['batch-jobs']).toMatchObject({ processed: 3 });
+      expect(recorder!.entries.filter((entry) => entry.name === 'auth')).toHaveLength(1);
+      expect(result.redisCommands).toBe(recorder!.count);
+    });
+
+    it('answers 503 without the password when the URL has a wrong one', async () => {
+      const wrongUrl = server.url.replace(password, 'wrong-password');
+      const drain = await start(wrongUrl, server.url);
+
+      const response = await request(drain.testApp.app.getHttpServer())
+        .post(DRAIN_PATH)
+        .set('Authorization', `Bearer ${TEST_TOKEN}`)
+        .expect(503);
+
+      expect(JSON.stringify(response.body)).not.toContain('wrong-password');
+      expect(response.headers['retry-after']).toBeDefined();
+    });
+
+    it('names the rejected password as the cause, without the password', async () => {
+      const wrongUrl = server.url.replace(password, 'wrong-password');
+      fixture = await DrainFixture.start(wrongUrl);
+
+      const drain = fixture.testApp.app.get(DrainService).drain();
+
+      await expect(drain).rejects.toMatchObject({ reason: expect.stringMatching(/WRONGPASS|invalid password/i) });
+      await expect(drain).rejects.toMatchObject({ message: expect.not.stringContaining('wrong-password') });
+    });
+  });
+
+  describe('over TLS', () => {
+    let directory: string;
+    let server: RedisServer;
+
+    beforeAll(async () => {
+      directory = await mkdtemp(join(tmpdir(), 'drain-tls-'));
+      const files = { certFile: join(directory, 'cert.pem'), keyFile: join(directory, 'key.pem') };
+      await promisify(execFile)('openssl', [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+        ...['-keyout', files.keyFile, '-out', files.certFile, '-days', '1', '-subj', '/CN=127.0.0.1'],
+      ]);
+      server = await RedisServer.start({ tls: { ...files, caFile: files.certFile } });
+    });
+
+    afterAll(async () => {
+      await server.stop();
+      await rm(directory, { recursive: true, force: true });
+    });
+
+    it('speaks TLS to a rediss:// URL and verifies the certificate', async () => {
+      fixture = await DrainFixture.start(server.url);
+
+      const drain = fixture.testApp.app.get(DrainService).drain();
+
+      // A client without TLS would get no answer from a TLS port; this one
+      // reached the TLS handshake and rejected the self-signed certificate.
+      await expect(drain).rejects.toBeInstanceOf(RedisUnavailableError);
+      await expect(drain).rejects.toMatchObject({ reason: expect.stringMatching(/certificate/i) });
+    });
+  });
+});

@@ -30,6 +30,8 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
       testTimeout: 60_000,
+      // The process tests run the built dist/main.js and dist/worker.js.
+      globalSetup: '<rootDir>/test/support/build-once.ts',
     },
   ],
 };

@@ -1,29 +1,47 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RedisServerOptions {
+  /**
+   * Keep the data across a stop and restart: the server writes an
+   * append-only file, synced after every write, in a temporary directory.
+   */
+  readonly persistent?: boolean;
+}
 
 /** A throw-away Redis server that a test starts, stops and restarts by process id. */
 export class RedisServer {
   private process: ChildProcess | undefined;
+  private dataDirectory: string | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: RedisServerOptions = {},
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts `redis-server` from PATH on a free loopback port, without persistence. */
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /** Starts `redis-server` from PATH on a free loopback port, without persistence unless asked. */
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options);
     await server.restart();
     return server;
   }
 
-  /** Starts the server again on the same port, empty. */
+  /** Starts the server again on the same port: empty, or with its data when persistent. */
   async restart(): Promise<void> {
+    const persistence = this.options.persistent
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', await this.dataDirectoryPath()]
+      : ['--appendonly', 'no'];
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--loglevel', 'notice'],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     this.process = child;
@@ -41,9 +59,35 @@ export class RedisServer {
     child.kill('SIGKILL');
     await exited;
   }
+
+  /** Suspends the server with SIGSTOP: connections stay open but nothing is answered. */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  /** Resumes a frozen server with SIGCONT. */
+  thaw(): void {
+    this.process?.kill('SIGCONT');
+  }
+
+  /** Stops the server and deletes its data directory. */
+  async destroy(): Promise<void> {
+    this.thaw();
+    await this.stop();
+    if (this.dataDirectory !== undefined) {
+      await rm(this.dataDirectory, { recursive: true, force: true });
+      this.dataDirectory = undefined;
+    }
+  }
+
+  private async dataDirectoryPath(): Promise<string> {
+    this.dataDirectory ??= await mkdtemp(join(tmpdir(), 'redis-test-'));
+    return this.dataDirectory;
+  }
 }
 
-async function freePort(): Promise<number> {
+/** Returns a TCP port on 127.0.0.1 that no process listens on right now. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -70,7 +114,9 @@ async function waitUntilReady(port: number, child: ChildProcess): Promise<void> 
     };
     child.stdout?.on('data', onData);
     child.once('exit', (code) =>
-      reject(new Error(`redis-server exited with code ${code} before accepting connections on port ${port}:\n${output}`)),
+      reject(
+        new Error(`redis-server exited with code ${code} before accepting connections on port ${port}:\n${output}`),
+      ),
     );
   });
 }

@@ -39,8 +39,9 @@ export abstract class QueueProcessor extends WorkerHost {
   }
 
   /**
-   * Logs the errors that the worker reports, such as a lost Redis connection.
-   * Without a listener, Node.js would end the process on the first one.
+   * Logs the errors that the worker reports, such as a refused reconnection
+   * while Redis is down, through the application's logger and at most once a
+   * minute. Without a listener, BullMQ 6 prints each one to the console.
    */
   @OnWorkerEvent('error')
   onWorkerError(error: Error): void {

@@ -33,6 +33,8 @@ module.exports = {
       displayName: 'e2e',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
+      // The process tests run the built dist/main.js and dist/worker.js.
+      globalSetup: '<rootDir>/test/support/build-once.ts',
     },
   ],
 };

@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Optional, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 
 import { AppConfig } from '../config/app-config';
 import { DrainMetrics } from '../observability/metrics/drain-metrics';
@@ -18,9 +18,10 @@ import { DRAIN_DEFAULTS, DRAIN_LIMITS, type DrainOptions, type DrainResult } fro
  * modules may inject this service and call `drain()` directly.
  */
 @Injectable()
-export class DrainService implements BeforeApplicationShutdown {
+export class DrainService implements OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(DrainService.name);
   private readonly runs = new Map<DrainRun, Promise<unknown>>();
+  private stopping = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -50,11 +51,22 @@ export class DrainService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Stops calls in progress as if their deadline had passed, and waits until they return. */
-  async beforeApplicationShutdown(): Promise<void> {
+  /**
+   * Stops calls in progress, and calls that start from now on, as if their
+   * deadline had passed. Nest runs this hook of every module before any
+   * `beforeApplicationShutdown`, so a call stops at once even while always-on
+   * workers in the same process wait for their jobs.
+   */
+  onModuleDestroy(): void {
+    this.stopping = true;
     for (const run of this.runs.keys()) {
       run.requestStop('shutdown');
     }
+  }
+
+  /** Waits until the calls that `onModuleDestroy` stopped have returned. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.onModuleDestroy();
     await Promise.all(this.runs.values());
   }
 
@@ -85,6 +97,9 @@ export class DrainService implements BeforeApplicationShutdown {
     }
 
     const run = new DrainRun(this.config, this.registry, redisUrl, runOptions);
+    if (this.stopping) {
+      run.requestStop('shutdown');
+    }
     const execution = run.execute();
     this.runs.set(
       run,

@@ -1,10 +1,11 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, type Type } from '@nestjs/common';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger, type Type } from '@nestjs/common';
 import type { Job, WorkerOptions } from 'bullmq';
 
 import { JobHandlerRegistry } from '../queues/job-handler.registry';
 import type { QueueName } from '../queues/queue-names';
 import { RunningJobs } from '../queues/running-jobs';
+import { WorkerErrorLog } from './worker-error-log';
 
 /**
  * Always-on worker of one queue. It passes each job to the queue's
@@ -13,6 +14,7 @@ import { RunningJobs } from '../queues/running-jobs';
 export abstract class QueueProcessor extends WorkerHost {
   abstract readonly queue: QueueName;
   private runningJobs: RunningJobs | undefined;
+  private errorLog: WorkerErrorLog | undefined;
 
   constructor(private readonly registry: JobHandlerRegistry) {
     super();
@@ -34,6 +36,17 @@ export abstract class QueueProcessor extends WorkerHost {
       return Promise.reject(new Error(`Queue ${this.queue} has no job handler.`));
     }
     return running.process(job, token, signal);
+  }
+
+  /**
+   * Logs the errors that the worker reports, such as a refused reconnection
+   * while Redis is down, through the application's logger and at most once a
+   * minute. Without a listener, BullMQ 6 prints each one to the console.
+   */
+  @OnWorkerEvent('error')
+  onWorkerError(error: Error): void {
+    this.errorLog ??= new WorkerErrorLog(new Logger(QueueProcessor.name), this.queue);
+    this.errorLog.report(error);
   }
 }
 

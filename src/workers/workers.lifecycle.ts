@@ -4,37 +4,56 @@ import {
   Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
+  type OnModuleDestroy,
 } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { AppConfig } from '../config/app-config';
+import { settlesWithin } from '../lifecycle/settles-within';
 import { ShutdownCoordinator } from '../lifecycle/shutdown-coordinator';
 import type { QueueProcessor } from './queue-processor';
+import { queuesConsumedTwice } from './queue-overlap';
+import { WorkersMessages } from './workers.messages';
 
 export const QUEUE_PROCESSORS = Symbol('QUEUE_PROCESSORS');
+export const WORKERS_HOST = Symbol('WORKERS_HOST');
+
+/** The process that runs the workers: the API, or the standalone worker without HTTP. */
+export type WorkersHost = 'api' | 'standalone';
+
+/**
+ * Time that putting jobs back, and then closing the workers, may take each.
+ * Both wait for Redis, which queues commands while it is unreachable; after
+ * this the connections are dropped, and a job whose result or put-back was
+ * not written stays active until its lock expires.
+ */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 /**
  * Starts the always-on workers of the queues that have a handler and stops
  * them gracefully.
  *
- * On shutdown the workers stop fetching, running jobs get
- * `WORKER_SHUTDOWN_GRACE_MS` to finish, and jobs still running after it (or
- * after a second stop signal) are put back in their queue with their abort
- * signal fired. Workers and their connections close last, before the
- * application closes any queue.
+ * On shutdown every worker stops fetching at once (`onModuleDestroy`, which
+ * Nest runs before any `beforeApplicationShutdown`). Running jobs then get
+ * `WORKER_SHUTDOWN_GRACE_MS` to finish; jobs still running after it, or after
+ * a second stop signal, see their abort signal and are put back in their
+ * queue, where the next consumer takes them at once. The workers and their
+ * connections are closed before the application closes anything else.
  */
 @Injectable()
-export class WorkersLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WorkersLifecycle implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkersLifecycle.name);
   private started: QueueProcessor[] = [];
+  private closing: Promise<void> | undefined;
 
   constructor(
     @Inject(QUEUE_PROCESSORS) private readonly processors: readonly QueueProcessor[],
+    @Inject(WORKERS_HOST) private readonly host: WorkersHost,
     private readonly config: AppConfig,
     private readonly shutdown: ShutdownCoordinator,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    this.warnAboutQueuesConsumedTwice();
     const idle = this.processors.filter((processor) => processor.running === undefined);
     this.started = this.processors.filter((processor) => processor.running !== undefined);
     // A worker connects as soon as it is created; close the ones that would
@@ -48,40 +67,65 @@ export class WorkersLifecycle implements OnApplicationBootstrap, BeforeApplicati
     const summary = this.started
       .map((processor) => `${processor.queue} (concurrency ${processor.worker.concurrency})`)
       .join(', ');
-    this.logger.log(
-      summary === ''
-        ? 'No always-on worker started: no queue has a handler.'
-        : `Always-on workers started for ${summary}.`,
-    );
+    this.logger.log(summary === '' ? WorkersMessages.noWorkerStarted : WorkersMessages.workersStarted(summary));
+  }
+
+  onModuleDestroy(): void {
+    void this.stopFetching();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     const processors = this.started;
-    this.started = [];
     if (processors.length === 0) {
       return;
     }
-    await Promise.all(processors.map((processor) => processor.worker.pause(true)));
+    const closed = this.stopFetching();
 
     const finished = Promise.all(processors.map((processor) => processor.running!.whenEmpty()));
-    const graceTimer = new AbortController();
-    const graceOver = sleep(this.config.workers.shutdownGraceMs, undefined, {
-      signal: AbortSignal.any([this.shutdown.expedited, graceTimer.signal]),
-    }).catch(() => undefined);
-    await Promise.race([finished, graceOver]);
-    // A pending grace timer would keep the process alive after the jobs finished.
-    graceTimer.abort();
-
-    for (const processor of processors) {
-      const running = processor.running!;
-      if (running.size > 0) {
-        this.logger.warn(`Putting ${running.size} running job(s) of ${processor.queue} back in the queue.`);
-      }
-      running.interrupt();
-      processor.worker.cancelAllJobs('The process is shutting down.');
-      await running.putBackUnfinished();
+    const finishedInTime = await settlesWithin(finished, this.config.workers.shutdownGraceMs, this.shutdown.expedited);
+    if (!finishedInTime) {
+      const putBack = Promise.all(processors.map((processor) => this.putBackRunningJobs(processor)));
+      await settlesWithin(putBack, CLOSE_TIMEOUT_MS);
     }
-    await Promise.all(processors.map((processor) => processor.worker.close(true)));
+
+    if (!(await settlesWithin(closed, CLOSE_TIMEOUT_MS))) {
+      this.logger.warn(WorkersMessages.closeTimedOut(CLOSE_TIMEOUT_MS));
+      await Promise.allSettled(processors.map((processor) => processor.worker.disconnect()));
+    }
+    this.started = [];
     this.logger.log('Always-on workers closed.');
+  }
+
+  /**
+   * Starts closing every started worker, once. BullMQ's `close()` marks the
+   * worker as closing, so that it fetches no further job, interrupts its
+   * blocking wait for a job, and resolves once its running jobs have settled
+   * and its connections are closed.
+   */
+  private stopFetching(): Promise<void> {
+    this.closing ??= Promise.allSettled(this.started.map((processor) => processor.worker.close())).then(
+      () => undefined,
+    );
+    return this.closing;
+  }
+
+  private async putBackRunningJobs(processor: QueueProcessor): Promise<void> {
+    const running = processor.running!;
+    if (running.size > 0) {
+      this.logger.warn(WorkersMessages.putBack(running.size, processor.queue));
+    }
+    running.interrupt();
+    processor.worker.cancelAllJobs('The process is shutting down.');
+    await running.putBackUnfinished();
+  }
+
+  private warnAboutQueuesConsumedTwice(): void {
+    if (this.host !== 'api') {
+      return;
+    }
+    const queues = queuesConsumedTwice(this.config);
+    if (queues.length > 0) {
+      this.logger.warn(WorkersMessages.queuesConsumedTwice(queues));
+    }
   }
 }

@@ -5,28 +5,32 @@ import type { AppConfig } from '../config/app-config';
 import type { QueueName } from '../queues/queue-names';
 import { workerConnectionOptions } from '../redis/redis-connections';
 import { createQueueProcessor, type QueueProcessor } from './queue-processor';
-import { QUEUE_PROCESSORS, WorkersLifecycle } from './workers.lifecycle';
+import { QUEUE_PROCESSORS, WORKERS_HOST, WorkersLifecycle, type WorkersHost } from './workers.lifecycle';
 
 /**
  * Always-on BullMQ workers, one `@Processor` per queue. Whether they exist is
  * decided from the validated configuration when the module is built, so the
- * API in cron mode registers no worker and holds no Redis connection. With
- * workers, the queues are registered too and can be injected with
- * `@InjectQueue(name)`.
+ * API in cron mode registers no worker and holds no Redis connection.
  */
 @Module({})
 export class WorkersModule {
   /**
    * @param queues Queues to serve; defaults to `WORKER_QUEUES`. The API
    * process passes none when `WORKER_INPROCESS` disables in-process workers.
+   * @param host `api` when the process also serves the drain endpoint, which
+   * enables the start-up warning about queues that both consume.
    */
-  static forRoot(config: AppConfig, queues: readonly QueueName[] = config.workers.queues): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    queues: readonly QueueName[] = config.workers.queues,
+    host: WorkersHost = 'api',
+  ): DynamicModule {
     if (queues.length === 0) {
       return { module: WorkersModule };
     }
     const redisUrl = config.redis.url;
     if (redisUrl === undefined) {
-      // loadAppConfig already rejects this combination with a clearer message.
+      // loadAppConfig and the standalone worker reject this earlier with a clearer message.
       throw new Error('Always-on workers need REDIS_URL.');
     }
 
@@ -44,9 +48,11 @@ export class WorkersModule {
       module: WorkersModule,
       imports: [
         BullModule.forRoot({ connection: workerConnectionOptions(redisUrl), prefix: config.redis.keyPrefix }),
-        // Registering the queues also brings @nestjs/bullmq's explorer, which
-        // creates the workers, and lets other modules inject the queues.
-        BullModule.registerQueue(...queues.map((name) => ({ name }))),
+        // Without queue names this only imports the explorer that creates the
+        // workers of the @Processor classes from the shared options above. No
+        // Queue instance is created, so the workers' connections are the only
+        // ones this module opens.
+        BullModule.registerQueue(),
       ],
       providers: [
         ...processors,
@@ -55,6 +61,7 @@ export class WorkersModule {
           inject: processors,
           useFactory: (...instances: QueueProcessor[]) => instances,
         },
+        { provide: WORKERS_HOST, useValue: host },
         WorkersLifecycle,
       ],
     };

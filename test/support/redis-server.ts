@@ -1,21 +1,30 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface RedisServerOptions {
   /** Password that clients must send with AUTH (`--requirepass`). */
   readonly password?: string;
   /** Serve TLS only, with these PEM files. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
+  /**
+   * Keep the data across a stop and restart: the server writes an
+   * append-only file, synced after every write, in a temporary directory.
+   */
+  readonly persistent?: boolean;
 }
 
 /** A throw-away Redis server that a test starts, stops and restarts by process id. */
 export class RedisServer {
   private process: ChildProcess | undefined;
+  private dataDirectory: string | undefined;
 
   private constructor(
     readonly port: number,
-    private readonly options: RedisServerOptions,
+    private readonly options: RedisServerOptions = {},
   ) {}
 
   /** URL of the server, with the password when it has one. */
@@ -25,23 +34,60 @@ export class RedisServer {
     return `${scheme}://${credentials}127.0.0.1:${this.port}`;
   }
 
-  /** Starts `redis-server` from PATH on a free loopback port, without persistence. */
+  /** Starts `redis-server` from PATH on a free loopback port, without persistence unless asked. */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const server = new RedisServer(await freePort(), options);
     await server.restart();
     return server;
   }
 
-  /** Starts the server again on the same port, empty. */
+  /** Starts the server again on the same port: empty, or with its data when persistent. */
   async restart(): Promise<void> {
-    const child = spawn('redis-server', this.arguments(), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('redis-server', await this.arguments(), { stdio: ['ignore', 'pipe', 'inherit'] });
     this.process = child;
     await waitUntilReady(this.port, child);
   }
 
-  private arguments(): string[] {
-    const { password, tls } = this.options;
-    const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'];
+  /** Stops the server with SIGKILL, as a crash would, and waits for it to exit. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    this.process = undefined;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+      return;
+    }
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Suspends the server with SIGSTOP: connections stay open but nothing is answered. */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  /** Resumes a frozen server with SIGCONT. */
+  thaw(): void {
+    this.process?.kill('SIGCONT');
+  }
+
+  /** Stops the server and deletes its data directory. */
+  async destroy(): Promise<void> {
+    this.thaw();
+    await this.stop();
+    if (this.dataDirectory !== undefined) {
+      await rm(this.dataDirectory, { recursive: true, force: true });
+      this.dataDirectory = undefined;
+    }
+  }
+
+  private async arguments(): Promise<string[]> {
+    const { password, tls, persistent } = this.options;
+    const args = ['--bind', '127.0.0.1', '--save', '', '--loglevel', 'notice'];
+    if (persistent === true) {
+      args.push('--appendonly', 'yes', '--appendfsync', 'always', '--dir', await this.dataDirectoryPath());
+    } else {
+      args.push('--appendonly', 'no');
+    }
     if (tls === undefined) {
       args.push('--port', String(this.port));
     } else {
@@ -54,20 +100,14 @@ export class RedisServer {
     return args;
   }
 
-  /** Stops the server with SIGKILL, as a crash would, and waits for it to exit. */
-  async stop(): Promise<void> {
-    const child = this.process;
-    this.process = undefined;
-    if (child === undefined || child.exitCode !== null) {
-      return;
-    }
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
+  private async dataDirectoryPath(): Promise<string> {
+    this.dataDirectory ??= await mkdtemp(join(tmpdir(), 'redis-test-'));
+    return this.dataDirectory;
   }
 }
 
-async function freePort(): Promise<number> {
+/** Returns a TCP port on 127.0.0.1 that no process listens on right now. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

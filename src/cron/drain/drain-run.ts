@@ -21,9 +21,11 @@ export interface DrainRunOptions {
 }
 
 /**
- * Time allowed after the cutoff for putting jobs back and disconnecting. When
- * it runs out the connection is closed, which rejects every pending command,
- * so that a call never outlives `maxDurationMs + abortGraceMs + 1 s`.
+ * Time allowed after the cutoff for putting jobs back, disconnecting and
+ * answering: a call never outlives `maxDurationMs + abortGraceMs + 1 s`. The
+ * connection is closed halfway through it, which rejects every pending command
+ * even when Redis has stopped answering, and leaves the other half for the
+ * answer.
  */
 const SETTLE_ALLOWANCE_MS = 1_000;
 
@@ -93,7 +95,7 @@ export class DrainRun {
 
   private startTimers(): void {
     const { maxDurationMs } = this.options;
-    const hardLimitMs = maxDurationMs + this.config.drain.abortGraceMs + SETTLE_ALLOWANCE_MS;
+    const hardLimitMs = maxDurationMs + this.config.drain.abortGraceMs + SETTLE_ALLOWANCE_MS / 2;
     this.timers.push(
       setTimeout(() => this.stop.request('maxDuration'), maxDurationMs),
       setTimeout(() => this.client?.disconnect(), hardLimitMs),

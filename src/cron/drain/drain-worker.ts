@@ -45,6 +45,8 @@ return marked
 
 const MARK_EXPIRED_LOCKS_COMMAND = 'drainMarkExpiredLocks';
 
+type BullMqAbortController = NonNullable<Parameters<Worker['delay']>[1]>;
+
 interface MarkExpiredLocksCommand {
   [MARK_EXPIRED_LOCKS_COMMAND](...args: (string | number)[]): Promise<number>;
 }
@@ -59,6 +61,7 @@ interface MarkExpiredLocksCommand {
 export class DrainWorker extends Worker<unknown, unknown, string, RedisQueueBackend> {
   private readonly client: Redis & Partial<MarkExpiredLocksCommand>;
   private readonly onFetch: DrainWorkerOptions['onFetch'];
+  private readonly closeSignal = new AbortController();
 
   constructor(
     queue: string,
@@ -83,6 +86,27 @@ export class DrainWorker extends Worker<unknown, unknown, string, RedisQueueBack
     );
     this.client = client;
     this.onFetch = options.onFetch;
+  }
+
+  /**
+   * Closes the worker and cuts short the retry delays that BullMQ waits
+   * between attempts to record a job after a connection error.
+   */
+  override close(force = false): Promise<void> {
+    this.closeSignal.abort();
+    return super.close(force);
+  }
+
+  /**
+   * BullMQ 6.7 waits `runRetryDelay` (15 s) before retrying to record a job
+   * after a connection error, with an abort controller that only rate limits
+   * set. A drain call that has lost its connection is over, so every such
+   * wait ends when the worker closes instead of keeping the process busy.
+   */
+  override delay(milliseconds?: number, abortController?: BullMqAbortController): Promise<void> {
+    // BullMQ types its controller with the node-abort-controller package,
+    // whose API Node's own AbortController provides.
+    return super.delay(milliseconds, abortController ?? (this.closeSignal as unknown as BullMqAbortController));
   }
 
   /** Starts renewing the locks of running jobs, which `Worker.run()` would do. */

@@ -1,0 +1,143 @@
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+
+import { QUEUE_NAMES } from '../src/queues/queue-names';
+import type { QueueProcessor } from '../src/workers/queue-processor';
+import { QUEUE_PROCESSORS } from '../src/workers/workers.lifecycle';
+import { JobEvents } from './support/job-events';
+import { TestQueues } from './support/queues';
+import { createTestApp, type TestApp } from './support/test-app';
+import { uniquePrefix, useTestRedis, type TestRedis } from './support/test-redis';
+import { waitUntil } from './support/wait-until';
+
+jest.setTimeout(60_000);
+
+describe('always-on workers', () => {
+  let redis: TestRedis;
+  let prefix: string;
+  let testApp: TestApp;
+  let queues: TestQueues;
+
+  beforeAll(async () => {
+    redis = await useTestRedis();
+  });
+
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  beforeEach(async () => {
+    prefix = uniquePrefix();
+    queues = new TestQueues(redis.url, prefix);
+    testApp = await createTestApp({
+      REDIS_URL: redis.url,
+      QUEUE_KEY_PREFIX: prefix,
+      WORKER_INPROCESS: '1',
+      QUEUE_CONCURRENCY: '2,batch-jobs=4',
+      QUEUE_LOCK_DURATION_MS: '20000',
+    });
+  });
+
+  afterEach(async () => {
+    await testApp.close();
+    await queues.close();
+  });
+
+  const processors = () => testApp.app.get<readonly QueueProcessor[]>(QUEUE_PROCESSORS);
+
+  it('runs one worker per queue with the configured options', () => {
+    const workers = new Map(processors().map((processor) => [processor.queue, processor.worker]));
+
+    expect([...workers.keys()]).toEqual([...QUEUE_NAMES]);
+    for (const [queue, worker] of workers) {
+      expect(worker.isRunning()).toBe(true);
+      expect(worker.concurrency).toBe(queue === 'batch-jobs' ? 4 : 2);
+      expect(worker.opts).toMatchObject({
+        prefix,
+        drainDelay: 300,
+        stalledInterval: 120_000,
+        lockDuration: 20_000,
+      });
+    }
+  });
+
+  it('processes a new job without a drain call while blocked', async () => {
+    // Each idle worker waits for a job in BZPOPMIN for up to 300 s; only the
+    // marker that BullMQ adds with a job can wake it sooner.
+    const client = new Redis(redis.url);
+    try {
+      await waitUntil(
+        async () => (await blockedWorkers(client, prefix)) === QUEUE_NAMES.length,
+        'every worker is blocked',
+      );
+    } finally {
+      client.disconnect();
+    }
+    const events = await JobEvents.start(redis.url, prefix, 'journey-jobs');
+    try {
+      const job = await queues.get('journey-jobs').add('new', { workMs: 0 });
+
+      await events.waitFor('completed', job);
+
+      expect(await queues.get('journey-jobs').getJobState(job.id!)).toBe('completed');
+    } finally {
+      await events.close();
+    }
+  });
+});
+
+describe('always-on workers and an abandoned job', () => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await useTestRedis();
+  });
+
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it('recover it after its lock expires', async () => {
+    const prefix = uniquePrefix();
+    const queues = new TestQueues(redis.url, prefix);
+    const events = await JobEvents.start(redis.url, prefix, 'retrain-jobs');
+    // A consumer that takes a job and dies without finishing it: BullMQ's
+    // forced close leaves the job active, its lock expiring after 1 s.
+    const crashed = new Worker('retrain-jobs', null, {
+      connection: { url: redis.url, maxRetriesPerRequest: null },
+      prefix,
+      lockDuration: 1_000,
+      autorun: false,
+    });
+    const job = await queues.get('retrain-jobs').add('abandoned', { workMs: 0 });
+    expect((await crashed.getNextJob('crashed-consumer'))?.id).toBe(job.id);
+    await crashed.close(true);
+
+    const testApp = await createTestApp({
+      REDIS_URL: redis.url,
+      QUEUE_KEY_PREFIX: prefix,
+      WORKER_INPROCESS: '1',
+      WORKER_STALLED_INTERVAL_MS: '5000',
+    });
+    try {
+      await events.waitFor('completed', job);
+
+      const recovered = (await queues.get('retrain-jobs').getJob(job.id!))!;
+      expect(await recovered.getState()).toBe('completed');
+      expect(recovered.stalledCounter).toBe(1);
+      expect(events.count('stalled').get(job.id!)).toBe(1);
+    } finally {
+      await testApp.close();
+      await events.close();
+      await queues.close();
+    }
+  });
+});
+
+/** Counts the connections of the workers under `prefix` that wait in BZPOPMIN. */
+async function blockedWorkers(client: Redis, prefix: string): Promise<number> {
+  const list = await client.client('LIST');
+  return String(list)
+    .split('\n')
+    .filter((line) => line.includes(`name=${prefix}:`) && line.includes('cmd=bzpopmin')).length;
+}

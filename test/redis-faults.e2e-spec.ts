@@ -36,7 +36,7 @@ function openResources(): string {
  * after the answer; a timer or connection that the call leaked stays.
  */
 async function expectResourcesBack(before: string): Promise<void> {
-  await waitUntil(() => openResources() === before, `the timers and sockets are back to ${before}`, 1_000, 20);
+  await waitUntil(() => openResources() === before, `the timers and sockets are back to ${before}`, 5_000, 20);
 }
 
 describe('drain calls when Redis fails', () => {

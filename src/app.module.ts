@@ -3,8 +3,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/app-config.module';
 import { CronModule } from './cron/cron.module';
-import { ExampleHandlersModule } from './example-handlers/example-handlers.module';
 import { HealthModule } from './health/health.module';
+import { JobHandlersModule } from './job-handlers.module';
 import { LifecycleModule } from './lifecycle/shutdown-coordinator';
 import { MetricsModule } from './observability/metrics/metrics.module';
 import { QueuesModule } from './queues/queues.module';
@@ -27,7 +27,7 @@ export class AppModule {
         HealthModule,
         MetricsModule.forRoot(config),
         WorkersModule.forRoot(config, config.workers.inProcess ? config.workers.queues : []),
-        ExampleHandlersModule,
+        JobHandlersModule,
       ],
     };
   }

@@ -11,7 +11,7 @@ import { DrainQueryPipe } from './cron/drain-query.pipe';
 import { DRAIN_DEFAULTS, DRAIN_LIMITS, type DrainOptions, type DrainResult } from './cron/drain-result';
 import { RedisNotConfiguredError, RedisUnavailableError } from './cron/drain.errors';
 import { DrainService } from './cron/drain.service';
-import { ExampleHandlersModule } from './example-handlers/example-handlers.module';
+import { JobHandlersModule } from './job-handlers.module';
 import { QueuesModule } from './queues/queues.module';
 import { QUEUE_NAMES } from './queues/queue-names';
 
@@ -173,16 +173,15 @@ function usageError(problem: string): CliError {
 
 /**
  * Module of the one-shot drain: `DrainService` with the job handlers of the
- * application and no HTTP, no workers and no Redis connection of its own. A
- * backend that replaces the example handlers imports its own handler modules
- * here as it does in `AppModule`.
+ * application (`JobHandlersModule`, shared with the API and the standalone
+ * worker) and no HTTP, no workers and no Redis connection of its own.
  */
 @Module({})
 export class DrainCommandModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: DrainCommandModule,
-      imports: [AppConfigModule.forRoot(config), QueuesModule, ExampleHandlersModule],
+      imports: [AppConfigModule.forRoot(config), QueuesModule, JobHandlersModule],
       providers: [DrainService],
     };
   }

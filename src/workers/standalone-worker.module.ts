@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 
 import type { AppConfig } from '../config/app-config';
 import { AppConfigModule } from '../config/app-config.module';
-import { ExampleHandlersModule } from '../example-handlers/example-handlers.module';
+import { JobHandlersModule } from '../job-handlers.module';
 import { LifecycleModule } from '../lifecycle/shutdown-coordinator';
 import { QueuesModule } from '../queues/queues.module';
 import { WorkersModule } from './workers.module';
@@ -23,7 +23,7 @@ export class StandaloneWorkerModule {
         LifecycleModule,
         QueuesModule,
         WorkersModule.forRoot(config, config.workers.queues, 'standalone'),
-        ExampleHandlersModule,
+        JobHandlersModule,
       ],
     };
   }

@@ -7,7 +7,7 @@ import { AppModule } from '../../src/app.module';
 import { apiApplicationOptions, configureApiApplication } from '../../src/app.setup';
 import type { AppConfig } from '../../src/config/app-config';
 import { loadAppConfig } from '../../src/config/load-app-config';
-import { ExampleHandlersModule } from '../../src/example-handlers/example-handlers.module';
+import { JobHandlersModule } from '../../src/job-handlers.module';
 
 export const TEST_TOKEN = 'test-token-7f3c9a';
 
@@ -39,7 +39,7 @@ export async function createTestApp(
   });
   const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config)] });
   if (options.handlers !== undefined) {
-    builder.overrideModule(ExampleHandlersModule).useModule(options.handlers);
+    builder.overrideModule(JobHandlersModule).useModule(options.handlers);
   }
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({

@@ -38,7 +38,7 @@ async function main() {
   });
   await waitForPort(port, api);
 
-  step('Adding jobs: 4 per queue, one that fails (dsar-jobs), one delayed by 45 s (journey-jobs)');
+  step('Adding jobs: 4 per queue, plus one that fails (dsar-jobs) and one delayed by 45 s (journey-jobs)');
   await addJobs(redisUrl, prefix);
 
   const url = `http://127.0.0.1:${port}/api/v1/cron/drain-queues`;
@@ -56,7 +56,11 @@ async function main() {
 
 async function addJobs(redisUrl, prefix) {
   for (const name of QUEUES) {
-    const queue = new Queue(name, { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix });
+    // The demo's producers fail fast instead of retrying, so that stopping
+    // after Redis is gone (Ctrl-C reaches redis-server too) cannot hang.
+    const connection = { url: redisUrl, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null };
+    const queue = new Queue(name, { connection, prefix });
+    queue.on('error', () => undefined);
     queues.push(queue);
     await queue.addBulk([10, 20, 30, 40].map((workMs, index) => ({ name: `example-${index + 1}`, data: { workMs } })));
   }
@@ -163,7 +167,11 @@ let stopping;
 async function stopEverything() {
   stopping ??= (async () => {
     for (const queue of queues) {
-      await queue.obliterate({ force: true }).catch(() => undefined);
+      // Only a Redis named by REDIS_URL outlives the demo, so only there do
+      // the demo's keys need removing.
+      if (process.env.REDIS_URL) {
+        await queue.obliterate({ force: true }).catch(() => undefined);
+      }
       await queue.close().catch(() => undefined);
     }
     for (const child of children.reverse()) {
@@ -189,7 +197,11 @@ try {
   await stopEverything();
   console.log('\nStopped the API and everything the demo started.');
 } catch (error) {
-  console.error(`\nThe demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  // After Ctrl-C the steps still running fail as Redis goes away; the signal
+  // handler reports the stop instead.
+  if (stopping === undefined) {
+    console.error(`\nThe demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
   await stopEverything();
   process.exit(1);
 }

@@ -38,15 +38,19 @@ export class RedisHealthIndicator {
 
   private async ping(url: string): Promise<void> {
     const client = createDrainClient(url, READY_CHECK_TIMEOUT_MS);
-    // Errors also reject connect() or ping(); this only keeps them off the process's unhandled 'error' path.
-    client.on('error', () => undefined);
+    // ioredis rejects a failed connect() with "Connection is closed.", while
+    // the 'error' event before it names the cause, such as WRONGPASS.
+    let connectionError: unknown;
+    client.on('error', (error: Error) => {
+      connectionError ??= error;
+    });
     try {
       await client.connect();
       await client.ping();
     } catch (error) {
       // The cause stays in the server log: the readiness body is public and
       // must not reveal the Redis host.
-      this.logger.warn(`Readiness check failed: Redis did not respond to PING: ${describe(error)}`);
+      this.logger.warn(`Readiness check failed: Redis did not respond to PING: ${describe(connectionError ?? error)}`);
       throw new Error('Redis did not respond to PING.', { cause: error });
     } finally {
       client.disconnect();

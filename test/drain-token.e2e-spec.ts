@@ -112,6 +112,7 @@ describe('drain endpoint token', () => {
         message:
           'Missing or invalid drain token. Send the token in the X-Cron-Secret or X-Cron-Token header, or as Authorization: Bearer <token>.',
       });
+      expect(response.headers['www-authenticate']).toBe('Bearer realm="drain-queues"');
       expect(JSON.stringify(response.body)).not.toContain(TOKEN);
     });
 

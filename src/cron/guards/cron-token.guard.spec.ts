@@ -14,7 +14,10 @@ function createGuard(env: Record<string, string | undefined>): CronTokenGuard {
 
 function contextWith(headers: readonly Header[]): ExecutionContext {
   const request = { rawHeaders: headers.flat() };
-  return { switchToHttp: () => ({ getRequest: () => request }) } as unknown as ExecutionContext;
+  const response = { setHeader: jest.fn() };
+  return {
+    switchToHttp: () => ({ getRequest: () => request, getResponse: () => response }),
+  } as unknown as ExecutionContext;
 }
 
 describe(CronTokenGuard.name, () => {

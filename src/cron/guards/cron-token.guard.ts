@@ -1,5 +1,5 @@
 import { Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 
 import { AppConfig } from '../../config/app-config';
 import { CronMessages } from '../cron.messages';
@@ -31,19 +31,26 @@ export class CronTokenGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const credentials = readCredentials(context.switchToHttp().getRequest<Request>());
+    const http = context.switchToHttp();
+    const credentials = readCredentials(http.getRequest<Request>());
     if (this.tokens === undefined || credentials.length === 0) {
-      throw new UnauthorizedException(CronMessages.invalidToken);
+      throw rejection(http.getResponse<Response>());
     }
     // Every credential is compared, even after a mismatch, so that the time
     // taken does not depend on which one was wrong.
     const tokens = this.tokens;
     const matches = credentials.map((credential) => credential !== undefined && tokens.isAccepted(credential));
     if (!matches.every(Boolean)) {
-      throw new UnauthorizedException(CronMessages.invalidToken);
+      throw rejection(http.getResponse<Response>());
     }
     return true;
   }
+}
+
+/** Builds the 401, announcing the Bearer scheme as HTTP requires of every 401 response. */
+function rejection(response: Response): UnauthorizedException {
+  response.setHeader('WWW-Authenticate', 'Bearer realm="drain-queues"');
+  return new UnauthorizedException(CronMessages.invalidToken);
 }
 
 /**

@@ -64,7 +64,7 @@ describe(parseCommandLine.name, () => {
       [
         'a negative value',
         ['drain', '--max-jobs-per-queue=-3'],
-        '--max-jobs-per-queue must be a whole number at least 1',
+        '--max-jobs-per-queue must be a whole number of at least 1 (at most 9007199254740991)',
       ],
       [
         'zero',

@@ -124,7 +124,7 @@ describe('one-shot drain command', () => {
       [
         'a negative value',
         ['drain', '--max-jobs-per-queue=-1'],
-        '--max-jobs-per-queue must be a whole number at least 1',
+        '--max-jobs-per-queue must be a whole number of at least 1 (at most 9007199254740991)',
       ],
       [
         'a value out of range',

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import proxyAddr from 'proxy-addr';
 
-import { isQueueName, type QueueName } from '../queues/queue-names';
+import { isQueueName, QUEUE_NAMES, type QueueName } from '../queues/queue-names';
 import type { TrustProxySetting } from './app-config';
 
 /**
@@ -46,7 +46,9 @@ export function parseQueueList(value: string): QueueName[] {
   }
   for (const name of names) {
     if (!isQueueName(name)) {
-      throw new InvalidValueError(`a comma-separated list of known queue names (unknown: "${name}")`);
+      throw new InvalidValueError(
+        `a comma-separated list of queue names from ${QUEUE_NAMES.join(', ')} (unknown: "${name}")`,
+      );
     }
   }
   return [...new Set(names)] as QueueName[];

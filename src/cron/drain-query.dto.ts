@@ -8,7 +8,7 @@ const DECIMAL_INTEGER = /^\d+$/;
 
 /** Validates a decimal integer string within bounds: no sign, exponent, fraction or spaces. */
 function IsIntegerString(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
-  const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+  const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min} (at most ${max})` : `from ${min} to ${max}`;
   return ValidateBy(
     {
       name: 'isIntegerString',

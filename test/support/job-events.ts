@@ -18,6 +18,9 @@ export class JobEvents {
     for (const event of ['active', 'completed', 'failed', 'waiting', 'stalled'] as const) {
       events.on(event, ({ jobId }: { jobId: string }) => this.record(event, jobId));
     }
+    // Fault tests stop Redis on purpose; QueueEvents reconnects by itself,
+    // and without a listener BullMQ prints each connection error.
+    events.on('error', () => undefined);
   }
 
   static async start(url: string, prefix: string, queue: QueueName): Promise<JobEvents> {

@@ -43,7 +43,11 @@ describe(parseCommandLine.name, () => {
       ['no command', [], 'Missing command'],
       ['an unknown command', ['drian'], 'Unknown command "drian"'],
       ['a second argument', ['drain', 'now'], 'Unexpected argument "now"'],
-      ['an unknown flag', ['drain', '--dry-run'], "Unknown option '--dry-run'"],
+      [
+        'an unknown flag',
+        ['drain', '--dry-run'],
+        "Unknown option '--dry-run': the options are --queue, --max-duration-ms, --max-concurrent-queues, --max-jobs-per-queue, --help.",
+      ],
       ['a flag without its value', ['drain', '--queue'], "Option '--queue <value>' argument missing"],
       ['a negative value after a space', ['drain', '--max-duration-ms', '-5'], 'ambiguous'],
       ['an empty queue', ['drain', '--queue='], '--queue must be one of'],

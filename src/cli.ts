@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs, types, type ParseArgsConfig } from 'node:util';
 
 import { BadRequestException, Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -52,6 +52,20 @@ const PARSE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Record<Flag | 'help', NonNullable<ParseArgsConfig['options']>[string]>;
 
+/** Wraps words at `width` columns, indenting each continuation line by `indent` spaces. */
+function wrapWords(text: string, width: number, indent: number): string {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= width) {
+      lines[lines.length - 1] = `${last} ${word}`;
+    } else {
+      lines.push(word);
+    }
+  }
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
 const USAGE = `Usage: node dist/cli.js drain [options]
 
 Processes the runnable jobs of the queues once, prints the same JSON as
@@ -61,10 +75,11 @@ QUEUE_CONCURRENCY, DRAIN_DEFAULT_QUEUES, LOG_FORMAT, LOG_LEVEL and the others.
 
 Options:
   --queue NAME                One queue to process. Default: the queues in
-                              DRAIN_DEFAULT_QUEUES. Queues: ${QUEUE_NAMES.join(', ')}.
+                              ${wrapWords(`DRAIN_DEFAULT_QUEUES. Queues: ${QUEUE_NAMES.join(', ')}.`, 50, 30)}
   --max-duration-ms N         Hard wall-clock cap for the call in milliseconds,
                               ${DRAIN_LIMITS.maxDurationMs.min} to ${DRAIN_LIMITS.maxDurationMs.max}. Default ${DRAIN_DEFAULTS.maxDurationMs}.
-  --max-concurrent-queues N   Queues processed at the same time, ${DRAIN_LIMITS.maxConcurrentQueues.min} to ${DRAIN_LIMITS.maxConcurrentQueues.max}. Default ${DRAIN_DEFAULTS.maxConcurrentQueues}.
+  --max-concurrent-queues N   Queues processed at the same time,
+                              ${DRAIN_LIMITS.maxConcurrentQueues.min} to ${DRAIN_LIMITS.maxConcurrentQueues.max}. Default ${DRAIN_DEFAULTS.maxConcurrentQueues}.
   --max-jobs-per-queue N      Jobs taken from one queue, completed plus failed,
                               at least ${DRAIN_LIMITS.maxJobsPerQueue.min}. Default: unbounded.
   -h, --help                  Print this help and exit.
@@ -119,8 +134,24 @@ function parseFlags(args: readonly string[]) {
   try {
     return parseArgs({ args: [...args], options: PARSE_OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw usageError(error instanceof Error ? error.message : String(error));
+    throw usageError(describeParseError(error));
   }
+}
+
+/**
+ * Node's message for an unknown option goes on to explain positional
+ * arguments, which drain does not take; name the accepted options instead.
+ */
+function describeParseError(error: unknown): string {
+  // parseArgs throws errors of Node's own realm, which fail `instanceof
+  // Error` inside a test sandbox.
+  const message = types.isNativeError(error) ? error.message : String(error);
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (unknown === null) {
+    return message;
+  }
+  const options = Object.keys(PARSE_OPTIONS).map((name) => `--${name}`);
+  return `Unknown option '${unknown[1]}': the options are ${options.join(', ')}.`;
 }
 
 function toDrainOptions(values: Partial<Record<Flag, string[]>>): DrainOptions {

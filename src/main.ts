@@ -15,6 +15,7 @@ async function bootstrap(): Promise<void> {
   configureApiApplication(app, config);
   exitOnStopSignals(app);
   await app.listen(config.http.port);
+  new Logger('Bootstrap').log(`The API is listening on port ${config.http.port}.`);
 }
 
 bootstrap().catch((error: unknown) => {

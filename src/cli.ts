@@ -139,8 +139,9 @@ function parseFlags(args: readonly string[]) {
 }
 
 /**
- * Node's message for an unknown option goes on to explain positional
- * arguments, which drain does not take; name the accepted options instead.
+ * Returns the message of a parseArgs error. For an unknown option it lists the
+ * accepted options, because Node's own message explains positional arguments,
+ * which drain does not take.
  */
 function describeParseError(error: unknown): string {
   // parseArgs throws errors of Node's own realm, which fail `instanceof

@@ -2,10 +2,12 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { QUEUE_NAMES } from '../src/queues/queue-names';
+import { NON_ERROR_THROWN } from '../src/queues/queues.messages';
 import type { QueueProcessor } from '../src/workers/queue-processor';
 import { QUEUE_PROCESSORS } from '../src/workers/workers.lifecycle';
 import { JobEvents } from './support/job-events';
 import { TestQueues } from './support/queues';
+import { NON_ERROR_PREVIEWS, NON_ERROR_THROWS, RecordingHandlersModule } from './support/recording-handlers';
 import { createTestApp, type TestApp } from './support/test-app';
 import { uniquePrefix, useTestRedis, type TestRedis } from './support/test-redis';
 import { waitUntil } from './support/wait-until';
@@ -132,6 +134,56 @@ describe('always-on workers and an abandoned job', () => {
       await queues.close();
     }
   });
+});
+
+describe('always-on workers and a handler that throws a non-Error value', () => {
+  let redis: TestRedis;
+  let prefix: string;
+  let testApp: TestApp;
+  let queues: TestQueues;
+  let events: JobEvents;
+
+  beforeAll(async () => {
+    redis = await useTestRedis();
+  });
+
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  beforeEach(async () => {
+    prefix = uniquePrefix();
+    queues = new TestQueues(redis.url, prefix);
+    events = await JobEvents.start(redis.url, prefix, 'batch-jobs');
+    testApp = await createTestApp(
+      { REDIS_URL: redis.url, QUEUE_KEY_PREFIX: prefix, WORKER_INPROCESS: '1', WORKER_QUEUES: 'batch-jobs' },
+      { handlers: RecordingHandlersModule.forQueues(['batch-jobs']) },
+    );
+  });
+
+  afterEach(async () => {
+    await testApp.close();
+    await events.close();
+    await queues.close();
+  });
+
+  it.each(NON_ERROR_THROWS)(
+    'fail a job that throws a non-Error (%s)',
+    async (kind) => {
+      const thrower = await queues.get('batch-jobs').add('throws', { throwNonError: kind });
+      const next = await queues.get('batch-jobs').add('next', {});
+
+      await events.waitFor('failed', thrower);
+      await events.waitFor('completed', next);
+
+      const failed = (await queues.get('batch-jobs').getJob(thrower.id!))!;
+      expect(await failed.getState()).toBe('failed');
+      expect(failed.failedReason).toBe(NON_ERROR_THROWN(NON_ERROR_PREVIEWS[kind]));
+      expect(await queues.counts('batch-jobs')).toMatchObject({ active: 0, failed: 1, completed: 1 });
+    },
+    // A failure that BullMQ cannot record leaves the job active with no event, so give up early.
+    15_000,
+  );
 });
 
 /** Counts the connections of the workers under `prefix` that wait in BZPOPMIN. */

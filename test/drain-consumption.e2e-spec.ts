@@ -1,6 +1,8 @@
 import { QUEUE_NAMES } from '../src/queues/queue-names';
+import { NON_ERROR_THROWN } from '../src/queues/queues.messages';
 import { DrainFixture } from './support/drain-fixture';
 import { CommandRecorder } from './support/queues';
+import { NON_ERROR_PREVIEWS, NON_ERROR_THROWS } from './support/recording-handlers';
 import { useTestRedis, type TestRedis } from './support/test-redis';
 
 describe('drain consumption', () => {
@@ -188,6 +190,18 @@ describe('drain consumption', () => {
       const [job] = await fixture!.queues.get('batch-jobs').getDelayed();
       expect(job?.attemptsMade).toBe(1);
       expect(job?.failedReason).toMatch(/failed on purpose/);
+    });
+
+    it.each(NON_ERROR_THROWS)('fails a job that throws a non-Error (%s)', async (kind) => {
+      await fixture!.queues.add('batch-jobs', 1, { throwNonError: kind });
+      await fixture!.queues.add('batch-jobs', 1);
+
+      const result = await fixture!.drain();
+
+      expect(result.queues['batch-jobs']).toMatchObject({ processed: 1, failed: 1, remaining: 0, stoppedBy: 'idle' });
+      expect(await fixture!.queues.counts('batch-jobs')).toMatchObject({ active: 0, failed: 1, completed: 1 });
+      const [job] = await fixture!.queues.get('batch-jobs').getFailed();
+      expect(job?.failedReason).toBe(NON_ERROR_THROWN(NON_ERROR_PREVIEWS[kind]));
     });
   });
 

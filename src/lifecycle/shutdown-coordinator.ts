@@ -25,8 +25,9 @@ export class ShutdownCoordinator {
 export class LifecycleModule {}
 
 /**
- * Time that shutdown may take beyond the grace periods: putting jobs back,
- * closing connections (each bounded by 5 s) and the answer of a drain call.
+ * Time that shutdown may take beyond the grace periods: putting jobs back and
+ * closing the workers (5 s together), dropping their connections when Redis
+ * does not respond (3 s), and the response to a drain call.
  */
 const SHUTDOWN_ALLOWANCE_MS = 15_000;
 

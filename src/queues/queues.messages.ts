@@ -9,3 +9,6 @@ export const HANDLER_WITHOUT_HANDLE = (handler: string) =>
 
 export const SCOPED_HANDLER = (handler: string) =>
   `${handler} is a @JobHandler but is request- or transient-scoped. Job handlers must be singletons; remove the scope option.`;
+
+export const NON_ERROR_THROWN = (preview: string) =>
+  `The job handler threw a non-Error value: ${preview}. Throw an Error instead, so that the job keeps a stack trace.`;

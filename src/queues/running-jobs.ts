@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { WaitingError, type Job } from 'bullmq';
 
 import type { QueueJobHandler } from './job-handler.interface';
+import { thrownValueAsError } from './thrown-value';
 
 interface RunningJob {
   readonly job: Job;
@@ -21,6 +22,8 @@ interface RunningJob {
  * counted, so the next consumer runs it at once. The processor then throws
  * BullMQ's `WaitingError`, which BullMQ's worker treats as a job that has
  * already moved. A result that a put-back handler produces later is discarded.
+ * A handler that throws something other than an `Error` fails its job with an
+ * `Error` that shows the value.
  */
 export class RunningJobs {
   private readonly logger = new Logger(RunningJobs.name);
@@ -106,7 +109,7 @@ export class RunningJobs {
         await this.putBack(job, token);
         throw new WaitingError();
       }
-      throw error;
+      throw thrownValueAsError(error);
     } finally {
       this.jobs.delete(key);
       if (this.jobs.size === 0) {

@@ -12,6 +12,7 @@ import { settlesWithin } from '../lifecycle/settles-within';
 import { ShutdownCoordinator } from '../lifecycle/shutdown-coordinator';
 import type { QueueProcessor } from './queue-processor';
 import { queuesConsumedTwice } from './queue-overlap';
+import { dropWorkerConnections } from './worker-connections';
 import { WorkersMessages } from './workers.messages';
 
 export const QUEUE_PROCESSORS = Symbol('QUEUE_PROCESSORS');
@@ -21,12 +22,20 @@ export const WORKERS_HOST = Symbol('WORKERS_HOST');
 export type WorkersHost = 'api' | 'standalone';
 
 /**
- * Time that putting jobs back, and then closing the workers, may take each.
- * Both wait for Redis, which queues commands while it is unreachable; after
- * this the connections are dropped, and a job whose result or put-back was
- * not written stays active until its lock expires.
+ * Time that putting jobs back and closing the workers may take together once
+ * the grace period is over. Both wait for Redis, which queues commands while
+ * it is unreachable, so after this the connections are dropped, and a job
+ * whose result or put-back was not written stays active until its lock
+ * expires.
  */
 const CLOSE_TIMEOUT_MS = 5_000;
+
+/**
+ * Time that closing may take once the connections are dropped. ioredis waits
+ * up to 2 s (its `disconnectTimeout`) for a server that stopped responding
+ * to close the socket.
+ */
+const DROPPED_CLOSE_TIMEOUT_MS = 3_000;
 
 /**
  * Starts the always-on workers of the queues that have a handler and stops
@@ -37,7 +46,10 @@ const CLOSE_TIMEOUT_MS = 5_000;
  * `WORKER_SHUTDOWN_GRACE_MS` to finish; jobs still running after it, or after
  * a second stop signal, see their abort signal and are put back in their
  * queue, where the next consumer takes them at once. The workers and their
- * connections are closed before the application closes anything else.
+ * connections are closed before the application closes anything else. When
+ * Redis does not respond, putting back and closing give up after 5 s and the
+ * connections are dropped, so shutdown ends within the grace period plus
+ * about 8 s.
  */
 @Injectable()
 export class WorkersLifecycle implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
@@ -83,14 +95,19 @@ export class WorkersLifecycle implements OnApplicationBootstrap, OnModuleDestroy
 
     const finished = Promise.all(processors.map((processor) => processor.running!.whenEmpty()));
     const finishedInTime = await settlesWithin(finished, this.config.workers.shutdownGraceMs, this.shutdown.expedited);
+    const closeDeadline = Date.now() + CLOSE_TIMEOUT_MS;
     if (!finishedInTime) {
       const putBack = Promise.all(processors.map((processor) => this.putBackRunningJobs(processor)));
       await settlesWithin(putBack, CLOSE_TIMEOUT_MS);
     }
 
-    if (!(await settlesWithin(closed, CLOSE_TIMEOUT_MS))) {
+    if (!(await settlesWithin(closed, Math.max(0, closeDeadline - Date.now())))) {
       this.logger.warn(WorkersMessages.closeTimedOut(CLOSE_TIMEOUT_MS));
-      await Promise.allSettled(processors.map((processor) => processor.worker.disconnect()));
+      // Worker.disconnect() would wait for connections that are still connecting (see dropWorkerConnections).
+      processors.forEach((processor) => dropWorkerConnections(processor.worker));
+      if (!(await settlesWithin(closed, DROPPED_CLOSE_TIMEOUT_MS))) {
+        this.logger.error(WorkersMessages.closeFailed(DROPPED_CLOSE_TIMEOUT_MS));
+      }
     }
     this.started = [];
     this.logger.log('Always-on workers closed.');

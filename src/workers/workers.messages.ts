@@ -15,4 +15,6 @@ export const WorkersMessages = {
   putBack: (count: number, queue: string) => `Putting ${count} running job(s) of ${queue} back in the queue.`,
   closeTimedOut: (timeoutMs: number) =>
     `The always-on workers did not close within ${timeoutMs} ms, so their connections were dropped. A job whose result could not be saved stays active until its lock expires and is then run again.`,
+  closeFailed: (timeoutMs: number) =>
+    `The always-on workers still had not closed ${timeoutMs} ms after their connections were dropped. Shutdown continues and may end at its deadline with exit code 1.`,
 } as const;

@@ -18,7 +18,22 @@ export interface RecordedJobData {
   hangOnFirstRun?: boolean;
   /** Throw an error instead of returning a result. */
   fail?: boolean;
+  /** Throw a value that is not an `Error` instead of returning a result. */
+  throwNonError?: NonErrorThrow;
 }
+
+/** Values that a handler can throw instead of an `Error`. `rejection` is a promise rejected with no reason. */
+export const NON_ERROR_THROWS = ['string', 'undefined', 'null', 'object', 'rejection'] as const;
+export type NonErrorThrow = (typeof NON_ERROR_THROWS)[number];
+
+/** How a failed job's reason shows each value that `throwNonError` throws. */
+export const NON_ERROR_PREVIEWS: Readonly<Record<NonErrorThrow, string>> = {
+  string: "'plain string thrown'",
+  undefined: 'undefined',
+  null: 'null',
+  object: "{ code: 'E_PLAIN_OBJECT' }",
+  rejection: 'undefined',
+};
 
 /** Result that a recording handler returns, so a test can tell the runs apart. */
 export interface RecordedJobResult {
@@ -124,7 +139,7 @@ export class RecordingHandler implements QueueJobHandler<RecordedJobData, Record
     const jobId = job.id ?? '';
     const call = this.log.started(this.queue, jobId);
     signal.addEventListener('abort', () => (call.abortedAt = Date.now()), { once: true });
-    const { workMs = 0, ignoreAbort = false, hangOnFirstRun = false, fail = false } = job.data;
+    const { workMs = 0, ignoreAbort = false, hangOnFirstRun = false, fail = false, throwNonError } = job.data;
     try {
       if (hangOnFirstRun && call.run === 1) {
         await this.log.hold(call);
@@ -139,8 +154,33 @@ export class RecordingHandler implements QueueJobHandler<RecordedJobData, Record
       this.log.finished(call, 'failed');
       throw new Error(`Job ${jobId} failed on purpose.`);
     }
+    if (throwNonError !== undefined) {
+      this.log.finished(call, 'failed');
+      return throwValue(throwNonError);
+    }
     this.log.finished(call, 'completed');
     return { jobId, run: call.run };
+  }
+}
+
+/** Throws, or rejects with, a value that is not an `Error`. */
+function throwValue(kind: NonErrorThrow): Promise<never> {
+  switch (kind) {
+    case 'string':
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
+      throw 'plain string thrown';
+    case 'undefined':
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
+      throw undefined;
+    case 'null':
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
+      throw null;
+    case 'object':
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
+      throw { code: 'E_PLAIN_OBJECT' };
+    case 'rejection':
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the case under test
+      return Promise.reject();
   }
 }
 

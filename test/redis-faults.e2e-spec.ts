@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 
-import { REDIS_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../src/cron/cron.messages';
+import { CronMessages, REDIS_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../src/cron/cron.messages';
 import type { QueueProcessor } from '../src/workers/queue-processor';
 import { QUEUE_PROCESSORS } from '../src/workers/workers.lifecycle';
 import { JobEvents } from './support/job-events';
@@ -92,11 +92,14 @@ describe('drain calls when Redis fails', () => {
     return processed;
   }
 
-  function expect503(response: request.Response, startedAt: number): void {
+  function expect503(response: request.Response, startedAt: number, message?: string): void {
     expect(response.status).toBe(503);
     expect(response.headers['retry-after']).toBe(String(REDIS_UNAVAILABLE_RETRY_AFTER_SECONDS));
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+    if (message !== undefined) {
+      expect(response.body.message).toBe(message);
+    }
     expect(JSON.stringify(response.body)).not.toContain(String(server.port));
     expect(Date.now() - startedAt).toBeLessThan(ANSWER_BOUND_MS);
   }
@@ -107,7 +110,7 @@ describe('drain calls when Redis fails', () => {
       const resourcesBefore = openResources();
 
       const startedAt = Date.now();
-      expect503(await drain(), startedAt);
+      expect503(await drain(), startedAt, CronMessages.redisUnavailable);
       await expectResourcesBack(resourcesBefore);
 
       await server.restart();
@@ -137,7 +140,7 @@ describe('drain calls when Redis fails', () => {
       await queues.close();
 
       await fail(server);
-      expect503(await call, startedAt);
+      expect503(await call, startedAt, CronMessages.redisLostDuringCall);
       await expectResourcesBack(resourcesBefore);
 
       server.thaw();

@@ -15,6 +15,8 @@ export const CronMessages = {
   rateLimitStoreUnavailable:
     'The rate-limit window in Redis is unavailable, so the request was rejected and no job was processed. Retry later.',
   redisUnavailable: 'Redis is unavailable, so no job was processed. Retry later.',
+  redisLostDuringCall:
+    'The connection to Redis was lost during the call. Jobs completed before that stay completed, and the others run in a later call. Retry later.',
   noTokenConfigured:
     'No drain token is configured: set DRAIN_QUEUES_TOKEN (or CRON_SECRET or CRON_TOKEN). Until then the drain endpoint rejects every request with 401.',
   tokenSource: (variable: string) => `The drain endpoint accepts the token from ${variable}.`,

@@ -24,7 +24,8 @@ export class DrainErrorFilter extends BaseExceptionFilter implements ExceptionFi
         .switchToHttp()
         .getResponse<Response>()
         .setHeader('Retry-After', String(REDIS_UNAVAILABLE_RETRY_AFTER_SECONDS));
-      super.catch(new ServiceUnavailableException(CronMessages.redisUnavailable), host);
+      const message = error.lostDuringCall ? CronMessages.redisLostDuringCall : CronMessages.redisUnavailable;
+      super.catch(new ServiceUnavailableException(message), host);
       return;
     }
     super.catch(new InternalServerErrorException(error.message), host);

@@ -12,7 +12,14 @@ export class RedisNotConfiguredError extends Error {
  * lock until it expires, and the next call recovers them.
  */
 export class RedisUnavailableError extends Error {
-  constructor(readonly reason: string) {
+  /**
+   * @param lostDuringCall Whether the call had connected, so that some jobs
+   * may have completed before the connection was lost.
+   */
+  constructor(
+    readonly reason: string,
+    readonly lostDuringCall = false,
+  ) {
     super(`Redis is unavailable: ${reason}. Retry later.`);
     this.name = RedisUnavailableError.name;
   }

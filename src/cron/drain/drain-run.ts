@@ -326,6 +326,7 @@ export class DrainRun {
       this.connectionLost = true;
       throw new RedisUnavailableError(
         cause === undefined ? 'the connection was lost during the call' : describe(cause),
+        true,
       );
     }
   }

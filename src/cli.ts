@@ -1,6 +1,6 @@
 import { parseArgs, types, type ParseArgsConfig } from 'node:util';
 
-import { BadRequestException, Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import { BadRequestException, Logger, Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { createLogger, loadConfig } from './app.setup';
@@ -251,8 +251,10 @@ async function runDrain(config: AppConfig, options: DrainOptions): Promise<Drain
     abortOnError: false,
   });
   const close = closeOnce(app);
+  // The application's logger writes the line in the LOG_FORMAT of the other log lines.
+  const logger = new Logger('DrainCommand');
   const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`Received ${signal}: stopping the drain call and putting running jobs back.\n`);
+    logger.log(`Received ${signal}: stopping the drain call and putting running jobs back.`);
     void close();
   };
   process.once('SIGTERM', onSignal);

@@ -207,6 +207,28 @@ describe('one-shot drain command', () => {
       });
       expect(await queues.counts('retrain-jobs')).toMatchObject({ wait: 1, active: 0, failed: 0 });
     });
+
+    it('logs the signal as a JSON line', async () => {
+      await queues.add('retrain-jobs', 1, { workMs: 60_000 });
+      const active = once(events, 'active');
+
+      const running = compiled.start('cli.js', ['drain', '--queue', 'retrain-jobs'], {
+        REDIS_URL: redis.url,
+        QUEUE_KEY_PREFIX: prefix,
+        LOG_FORMAT: 'json',
+      });
+      await active;
+      running.kill('SIGTERM');
+      const outcome = await running.finished();
+
+      const records = outcome.stderr
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(records).toContainEqual(
+        expect.objectContaining({ context: 'DrainCommand', message: expect.stringContaining('Received SIGTERM') }),
+      );
+    });
   });
 
   describe('Kubernetes CronJob recipe', () => {

@@ -246,6 +246,30 @@ describe('drain endpoint', () => {
       expect(response.body.message.join(' ')).toContain(name);
       expect(await queues.counts('batch-jobs')).toMatchObject({ wait: 1 });
     });
+
+    // Node's querystring, Express 5's default query parser, keeps only the
+    // first 1,000 pairs, empty ones included.
+    it.each([
+      ['maxDurationMs=abc', 'maxDurationMs'],
+      ['verbose=1', 'verbose'],
+      ['queue=unknown', 'queue'],
+    ])('answers 400 to %s after 1,000 empty pairs', async (pair, name) => {
+      await queues.add('batch-jobs', 1);
+
+      const response = await post(`?${'&'.repeat(1_000)}${pair}`).expect(400);
+
+      expect(response.body.message.join(' ')).toContain(name);
+      expect(await queues.counts('batch-jobs')).toMatchObject({ wait: 1 });
+    });
+
+    it('applies a parameter that follows 1,000 empty pairs', async () => {
+      await queues.addToAll(1);
+
+      const response = await post(`?${'&'.repeat(1_000)}queue=seed-jobs`).expect(200);
+
+      expect(Object.keys(response.body.queues)).toEqual(['seed-jobs']);
+      expect(await queues.counts('batch-jobs')).toMatchObject({ wait: 1 });
+    });
   });
 
   describe('errors', () => {

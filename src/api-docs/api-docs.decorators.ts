@@ -5,12 +5,14 @@ import {
   ApiForbiddenResponse,
   ApiInternalServerErrorResponse,
   ApiOkResponse,
+  ApiQuery,
   ApiSecurity,
   ApiServiceUnavailableResponse,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 
+import { DrainQueryDto } from '../cron/drain-query.dto';
 import { DrainResultSchema, ErrorResponseSchema } from './drain-response.schemas';
 
 /** Names of the security schemes that the API description declares for the drain token. */
@@ -25,11 +27,14 @@ const retryAfter = (description: string) => ({
 });
 
 /**
- * Documents the drain endpoint's credentials and every response it sends, in
- * the order in which the endpoint checks a request.
+ * Documents the drain endpoint's query parameters, its credentials and every
+ * response it sends, in the order in which the endpoint checks a request. The
+ * parameters are declared here because the endpoint reads its query with a
+ * custom decorator, which the API description does not inspect.
  */
 export function ApiDrainEndpoint(): MethodDecorator {
   return applyDecorators(
+    ApiQuery({ type: DrainQueryDto }),
     ApiSecurity(SECURITY_SCHEMES.cronSecret),
     ApiSecurity(SECURITY_SCHEMES.cronToken),
     ApiBearerAuth(SECURITY_SCHEMES.bearer),

@@ -1,8 +1,9 @@
-import { Controller, Get, HttpCode, HttpStatus, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Post, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { ApiDrainEndpoint } from '../api-docs/api-docs.decorators';
 import { DrainErrorFilter } from './drain-error.filter';
+import { DrainQuery } from './drain-query.decorator';
 import { DrainQueryDto } from './drain-query.dto';
 import { DrainQueryPipe } from './drain-query.pipe';
 import type { DrainResult } from './drain-result';
@@ -28,7 +29,7 @@ export class DrainController {
   @ApiDrainEndpoint()
   @Post('drain-queues')
   @HttpCode(HttpStatus.OK)
-  drainByPost(@Query(DrainQueryPipe) query: DrainQueryDto): Promise<DrainResult> {
+  drainByPost(@DrainQuery(DrainQueryPipe) query: DrainQueryDto): Promise<DrainResult> {
     return this.drainService.drain(query.toDrainOptions());
   }
 
@@ -37,7 +38,7 @@ export class DrainController {
   })
   @ApiDrainEndpoint()
   @Get('drain-queues')
-  drainByGet(@Query(DrainQueryPipe) query: DrainQueryDto): Promise<DrainResult> {
+  drainByGet(@DrainQuery(DrainQueryPipe) query: DrainQueryDto): Promise<DrainResult> {
     return this.drainService.drain(query.toDrainOptions());
   }
 }

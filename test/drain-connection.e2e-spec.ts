@@ -9,7 +9,7 @@ import request from 'supertest';
 import { DrainService } from '../src/cron/drain.service';
 import { RedisUnavailableError } from '../src/cron/drain.errors';
 import { DRAIN_PATH, DrainFixture } from './support/drain-fixture';
-import { CommandRecorder } from './support/queues';
+import { CommandRecorder, TestQueues } from './support/queues';
 import { RedisServer } from './support/redis-server';
 import { TEST_TOKEN } from './support/test-app';
 
@@ -93,6 +93,24 @@ describe('drain connection', () => {
       expect(recorder!.entries[0]?.name).toBe('select');
       expect(recorder!.entries.filter((entry) => entry.name === 'select')).toHaveLength(1);
       expect(result.redisCommands).toBe(recorder!.count);
+    });
+
+    it('answers 503 when the database in the URL does not exist', async () => {
+      fixture = await DrainFixture.start(`${server.url}/16`);
+      const producers = new TestQueues(server.url, fixture.prefix);
+      try {
+        await producers.add('batch-jobs', 1);
+
+        const drain = fixture.testApp.app.get(DrainService).drain();
+
+        await expect(drain).rejects.toBeInstanceOf(RedisUnavailableError);
+        await expect(drain).rejects.toMatchObject({
+          reason: expect.stringContaining('the database number in REDIS_URL does not exist'),
+        });
+        expect(await producers.counts('batch-jobs')).toMatchObject({ wait: 1, completed: 0 });
+      } finally {
+        await producers.close();
+      }
     });
   });
 

@@ -60,6 +60,8 @@ export class DrainRun {
   private client: CountingRedis | undefined;
   private connection: RedisConnection | undefined;
   private connectionLost = false;
+  /** Why the call disconnected on its own, when a timer made it give up on Redis. */
+  private abandonReason: string | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -79,10 +81,12 @@ export class DrainRun {
     const startedAt = Date.now();
     this.startTimers();
     try {
+      const answerTimer = this.abandonAfter(this.connectTimeoutMs(), 'Redis did not answer within %d ms');
       const client = await this.connect();
       const probes = await this.guard(
         probeQueues(client, this.config.redis.keyPrefix, this.options.queues, Date.now()),
       );
+      clearTimeout(answerTimer);
       const plans = this.options.queues.map((queue) => this.plan(queue, probes.get(queue)!));
       const reports = await this.consumeAll(client, plans);
       this.throwIfConnectionLost();
@@ -96,18 +100,44 @@ export class DrainRun {
   private startTimers(): void {
     const { maxDurationMs } = this.options;
     const hardLimitMs = maxDurationMs + this.config.drain.abortGraceMs + SETTLE_ALLOWANCE_MS / 2;
-    this.timers.push(
-      setTimeout(() => this.stop.request('maxDuration'), maxDurationMs),
-      setTimeout(() => this.client?.disconnect(), hardLimitMs),
+    this.timers.push(setTimeout(() => this.stop.request('maxDuration'), maxDurationMs));
+    this.abandonAfter(hardLimitMs, 'the call reached its hard limit of %d ms');
+    // A stop before the deadline (a shutdown) shortens the hard limit, so
+    // that a Redis that stopped answering cannot hold the process.
+    this.stop.signal.addEventListener(
+      'abort',
+      () =>
+        this.abandonAfter(
+          this.config.drain.abortGraceMs + SETTLE_ALLOWANCE_MS / 2,
+          'Redis did not answer within %d ms of the stop',
+        ),
+      { once: true },
+    );
+  }
+
+  /**
+   * Disconnects after `delayMs` unless the call has ended, so that every
+   * pending step fails with `reason` (`%d` is replaced by the delay).
+   */
+  private abandonAfter(delayMs: number, reason: string): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.abandonReason ??= reason.replace('%d', String(delayMs));
+      this.client?.disconnect();
+    }, delayMs);
+    this.timers.push(timer);
+    return timer;
+  }
+
+  /** Bound for opening the connection, its handshake and the first reply, within the call's hard limit. */
+  private connectTimeoutMs(): number {
+    return Math.min(
+      MAX_CONNECT_TIMEOUT_MS,
+      this.options.maxDurationMs + this.config.drain.abortGraceMs + SETTLE_ALLOWANCE_MS / 2,
     );
   }
 
   private async connect(): Promise<CountingRedis> {
-    const timeoutMs = Math.min(
-      MAX_CONNECT_TIMEOUT_MS,
-      this.options.maxDurationMs + this.config.drain.abortGraceMs + SETTLE_ALLOWANCE_MS,
-    );
-    const client = createDrainClient(this.redisUrl, timeoutMs);
+    const client = createDrainClient(this.redisUrl, this.connectTimeoutMs());
     this.client = client;
     // ioredis rejects a failed connect() with "Connection is closed.", but
     // the 'error' event before it names the cause, such as a rejected
@@ -120,7 +150,12 @@ export class DrainRun {
     try {
       await client.connect();
     } catch (error) {
-      throw new RedisUnavailableError(describe(connectionError ?? error));
+      throw new RedisUnavailableError(this.abandonReason ?? describe(connectionError ?? error));
+    }
+    // ioredis reports a failed SELECT only through 'error' and then carries
+    // on in database 0, where the call would consume another backend's jobs.
+    if (connectionError !== undefined) {
+      throw new RedisUnavailableError(describeHandshakeError(connectionError));
     }
     client.once('end', () => {
       this.connectionLost = true;
@@ -325,7 +360,7 @@ export class DrainRun {
     if (this.connectionLost || this.client?.status === 'end') {
       this.connectionLost = true;
       throw new RedisUnavailableError(
-        cause === undefined ? 'the connection was lost during the call' : describe(cause),
+        this.abandonReason ?? (cause === undefined ? 'the connection was lost during the call' : describe(cause)),
         true,
       );
     }
@@ -362,4 +397,11 @@ function knownFinalState(report: QueueReport, now: number): QueueProbe | undefin
 /** Returns the error's message without a final period, for use inside a sentence. */
 function describe(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+}
+
+function describeHandshakeError(error: Error): string {
+  if (/DB index is out of range/i.test(error.message)) {
+    return `the database number in REDIS_URL does not exist on this server (${describe(error)})`;
+  }
+  return describe(error);
 }

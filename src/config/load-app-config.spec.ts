@@ -150,7 +150,7 @@ describe(loadAppConfig.name, () => {
       },
     );
 
-    it('rejects a URL that names a database other than 0, without printing its password', () => {
+    it('rejects a database other than 0', () => {
       const problems = problemsOf({
         REDIS_URL: 'redis://user:s3cret-pass@10.0.0.5:6379/2',
         REDIS_CLUSTER: '1',

@@ -1,7 +1,7 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { RedisOptions as BullMqRedisOptions } from 'bullmq';
 
-/** Where Redis is: a URL, and whether it names a seed node of a Redis Cluster. */
+/** Location of Redis: a URL, and whether it names a seed node of a Redis Cluster. */
 export interface RedisEndpoint {
   /** `redis://` or `rediss://` URL; it may carry a password, so never log it. */
   readonly url: string;
@@ -55,7 +55,7 @@ export function drainClientOptions(connectTimeoutMs: number) {
   } satisfies RedisOptions;
 }
 
-/** The options of `drainClientOptions` that also apply to each node of a cluster. */
+/** Returns the options of `drainClientOptions` that also apply to each node of a cluster. */
 function drainNodeOptions(connectTimeoutMs: number) {
   return {
     protocol: 2,

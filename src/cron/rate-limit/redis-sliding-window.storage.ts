@@ -206,7 +206,7 @@ function rateLimitClientOptions(): RedisOptions {
   };
 }
 
-/** The options of `rateLimitClientOptions` that also apply to each node of a cluster. */
+/** Returns the options of `rateLimitClientOptions` that also apply to each node of a cluster. */
 function rateLimitNodeOptions() {
   return {
     protocol: 2,

@@ -31,6 +31,11 @@ export interface RedisSettings {
   readonly url: string | undefined;
   /** BullMQ key prefix. A hash tag such as `{bull}` keeps all queues in one Redis Cluster slot. */
   readonly keyPrefix: string;
+  /**
+   * Whether `url` names a seed node of a Redis Cluster (`REDIS_CLUSTER`). The
+   * URL's user, password and TLS then apply to every node. Default false.
+   */
+  readonly cluster: boolean;
 }
 
 export interface QueueSettings {

@@ -206,6 +206,22 @@ export function parseRedisUrl(value: string): string {
   return text;
 }
 
+/**
+ * Returns whether keys that start with `prefix` get their Redis Cluster hash
+ * slot from it: Redis hashes only the part between the first `{` and the first
+ * `}` after it, when that part is not empty.
+ */
+export function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{');
+  return open !== -1 && prefix.indexOf('}', open + 1) > open + 1;
+}
+
+/** Returns the database number of a URL that `parseRedisUrl` accepted; 0 when it names none. */
+export function redisUrlDatabase(value: string): number {
+  const database = new URL(value.trim()).pathname.replace(/^\//, '');
+  return database === '' ? 0 : Number(database);
+}
+
 function splitList(value: string): string[] {
   return value
     .split(',')

@@ -51,6 +51,10 @@ export class EnvironmentVariables {
   REDIS_URL?: string;
 
   @IsOptional()
+  @Parses(parseFlag)
+  REDIS_CLUSTER?: string;
+
+  @IsOptional()
   @Parses((value) => {
     if (value.includes(':') || /\s/.test(value)) {
       throw new InvalidValueError('a key prefix without colons or spaces, such as bull or {bull}');
@@ -149,6 +153,7 @@ export class EnvironmentVariables {
 
 export const ENVIRONMENT_VARIABLE_NAMES = [
   'REDIS_URL',
+  'REDIS_CLUSTER',
   'QUEUE_KEY_PREFIX',
   'QUEUE_CONCURRENCY',
   'QUEUE_LOCK_DURATION_MS',

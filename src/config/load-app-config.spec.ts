@@ -91,6 +91,89 @@ describe(loadAppConfig.name, () => {
     });
   });
 
+  describe('REDIS_CLUSTER', () => {
+    const CLUSTER_PREFIX = '{bull}';
+
+    it('when unset, keeps a single node', () => {
+      expect(loadAppConfig({ REDIS_URL }).redis.cluster).toBe(false);
+    });
+
+    it.each(['1', 'true', 'YES', 'on'])('when %s, enables cluster mode', (value) => {
+      const { redis } = loadAppConfig({ REDIS_URL, REDIS_CLUSTER: value, QUEUE_KEY_PREFIX: CLUSTER_PREFIX });
+
+      expect(redis.cluster).toBe(true);
+      expect(redis.keyPrefix).toBe(CLUSTER_PREFIX);
+    });
+
+    it.each(['0', 'false', 'No', 'off', ' '])('when "%s", keeps a single node', (value) => {
+      expect(loadAppConfig({ REDIS_URL, REDIS_CLUSTER: value }).redis.cluster).toBe(false);
+    });
+
+    it('when invalid, names the variable and the accepted words', () => {
+      expect(problemsOf({ REDIS_URL, REDIS_CLUSTER: 'maybe' })).toEqual([
+        'REDIS_CLUSTER must be one of 1, true, yes, on, 0, false, no, off (got "maybe").',
+      ]);
+    });
+
+    it.each(['{bull}', 'app{jobs}', '{a}b', 'x{y}z{}'])('accepts the prefix %s with a hash tag', (prefix) => {
+      expect(loadAppConfig({ REDIS_URL, REDIS_CLUSTER: '1', QUEUE_KEY_PREFIX: prefix }).redis.keyPrefix).toBe(prefix);
+    });
+
+    it.each(['bull', '{}bull', 'bull{', 'bull}', '}bull{', '{}{bull}'])(
+      'rejects the prefix %s without a hash tag',
+      (prefix) => {
+        const [problem, ...others] = problemsOf({ REDIS_URL, REDIS_CLUSTER: '1', QUEUE_KEY_PREFIX: prefix });
+
+        expect(others).toEqual([]);
+        expect(problem).toMatch(/^QUEUE_KEY_PREFIX must contain a hash tag/);
+        expect(problem).toContain('{bull}');
+        expect(problem).toContain(`(got "${prefix}")`);
+      },
+    );
+
+    it('rejects the default prefix', () => {
+      expect(problemsOf({ REDIS_URL, REDIS_CLUSTER: 'on' })).toEqual([
+        expect.stringContaining('QUEUE_KEY_PREFIX must contain a hash tag, such as {bull}, when REDIS_CLUSTER is on'),
+      ]);
+    });
+
+    it('accepts a prefix without a hash tag on a single node', () => {
+      expect(loadAppConfig({ REDIS_URL, REDIS_CLUSTER: '0', QUEUE_KEY_PREFIX: 'bull' }).redis.keyPrefix).toBe('bull');
+    });
+
+    it.each(['redis://127.0.0.1:7000', 'redis://127.0.0.1:7000/', 'rediss://u:pw@10.0.0.5:6380/0'])(
+      'accepts %s',
+      (url) => {
+        expect(loadAppConfig({ REDIS_URL: url, REDIS_CLUSTER: '1', QUEUE_KEY_PREFIX: CLUSTER_PREFIX }).redis.url).toBe(
+          url,
+        );
+      },
+    );
+
+    it('rejects a database other than 0', () => {
+      const problems = problemsOf({
+        REDIS_URL: 'redis://user:s3cret-pass@10.0.0.5:6379/2',
+        REDIS_CLUSTER: '1',
+        QUEUE_KEY_PREFIX: CLUSTER_PREFIX,
+      });
+
+      expect(problems).toEqual([expect.stringMatching(/^REDIS_URL must not name a database other than 0/)]);
+      expect(problems[0]).not.toContain('s3cret-pass');
+    });
+
+    it('reports an invalid URL once', () => {
+      expect(
+        problemsOf({ REDIS_URL: 'redis://host/zero', REDIS_CLUSTER: '1', QUEUE_KEY_PREFIX: CLUSTER_PREFIX }),
+      ).toEqual([expect.stringContaining('the database after the host must be a number')]);
+    });
+
+    it('in cron mode without REDIS_URL, still requires the hash tag', () => {
+      expect(problemsOf({ WORKER_INPROCESS: '0', REDIS_CLUSTER: '1' })).toEqual([
+        expect.stringContaining('QUEUE_KEY_PREFIX must contain a hash tag'),
+      ]);
+    });
+  });
+
   describe('token variables', () => {
     it('prefers DRAIN_QUEUES_TOKEN over CRON_SECRET and CRON_TOKEN', () => {
       const { drain } = loadAppConfig({ REDIS_URL, DRAIN_QUEUES_TOKEN: 'a', CRON_SECRET: 'b', CRON_TOKEN: 'c' });

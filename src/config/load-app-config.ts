@@ -11,12 +11,16 @@ import {
   type TokenVariable,
 } from './app-config';
 import {
+  hasHashTag,
+  InvalidValueError,
   parseAddressList,
   parseConcurrency,
   parseFlag,
   parseInteger,
   parseQueueList,
+  parseRedisUrl,
   parseTrustProxy,
+  redisUrlDatabase,
 } from './env-parsers';
 import { ENVIRONMENT_VARIABLE_NAMES, EnvironmentVariables } from './environment-variables';
 
@@ -46,7 +50,7 @@ export class ConfigurationError extends Error {
 export function loadAppConfig(env: Readonly<Record<string, string | undefined>>): AppConfig {
   const variables = readVariables(env);
   const problems = validateSync(variables).flatMap((error) => Object.values(error.constraints ?? {}));
-  problems.push(...checkDrainAccess(variables));
+  problems.push(...checkDrainAccess(variables), ...checkRedisCluster(variables));
   if (problems.length > 0) {
     throw new ConfigurationError(problems);
   }
@@ -82,6 +86,7 @@ function buildConfig(variables: EnvironmentVariables, inProcess: boolean): AppCo
     {
       url: variables.REDIS_URL?.trim(),
       keyPrefix: variables.QUEUE_KEY_PREFIX?.trim() ?? 'bull',
+      cluster: isClusterMode(variables),
     },
     {
       names: QUEUE_NAMES,
@@ -172,4 +177,50 @@ function checkDrainAccess(variables: EnvironmentVariables): string[] {
     );
   }
   return problems;
+}
+
+/**
+ * Checks the settings that Redis Cluster mode constrains. BullMQ's scripts
+ * touch several keys of a queue in one call, and the drain's probe touches
+ * keys of every queue it reads, so all of them must hash to one slot.
+ */
+function checkRedisCluster(variables: EnvironmentVariables): string[] {
+  if (!isClusterMode(variables)) {
+    return [];
+  }
+  const problems: string[] = [];
+  const prefix = variables.QUEUE_KEY_PREFIX?.trim() ?? 'bull';
+  if (!hasHashTag(prefix)) {
+    problems.push(
+      `QUEUE_KEY_PREFIX must contain a hash tag, such as {bull}, when REDIS_CLUSTER is on (got "${prefix}"), because BullMQ's scripts and the drain's probe touch several keys in one call and Redis Cluster requires them to share a hash slot. Set QUEUE_KEY_PREFIX={bull}, or put braces around your prefix.`,
+    );
+  }
+  const url = variables.REDIS_URL;
+  if (url !== undefined && isValidRedisUrl(url) && redisUrlDatabase(url) !== 0) {
+    problems.push(
+      'REDIS_URL must not name a database other than 0 when REDIS_CLUSTER is on, because Redis Cluster has only database 0. Remove the database number from the URL.',
+    );
+  }
+  return problems;
+}
+
+/** Returns whether REDIS_CLUSTER is on; an invalid value counts as off, because validation reports it. */
+function isClusterMode(variables: EnvironmentVariables): boolean {
+  try {
+    return variables.REDIS_CLUSTER !== undefined && parseFlag(variables.REDIS_CLUSTER);
+  } catch (error) {
+    if (error instanceof InvalidValueError) {
+      return false;
+    }
+    throw error;
+  }
+}
+
+function isValidRedisUrl(url: string): boolean {
+  try {
+    parseRedisUrl(url);
+    return true;
+  } catch {
+    return false;
+  }
 }

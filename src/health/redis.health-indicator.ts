@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 
 import { AppConfig } from '../config/app-config';
-import { createDrainClient } from '../redis/redis-connections';
+import { createDrainClient, redisErrorMessage } from '../redis/redis-connections';
 
 /** Time allowed for connecting to Redis and receiving PONG. */
 const READY_CHECK_TIMEOUT_MS = 3_000;
@@ -11,7 +11,8 @@ const READY_CHECK_TIMEOUT_MS = 3_000;
  * Checks that Redis responds to PING, at the cost of one command: a
  * short-lived connection with the drain's trimmed handshake sends PING and
  * disconnects without QUIT. A URL with a password adds AUTH, one naming a database other
- * than 0 adds SELECT. A result is reused for `HEALTH_READY_CACHE_MS`, so that
+ * than 0 adds SELECT. On a Redis Cluster the connection also reads the slot
+ * map, which adds CLIENT SETNAME and CLUSTER SLOTS. A result is reused for `HEALTH_READY_CACHE_MS`, so that
  * frequent polling does not add commands, and concurrent checks share one
  * PING.
  */
@@ -37,7 +38,7 @@ export class RedisHealthIndicator {
   }
 
   private async ping(url: string): Promise<void> {
-    const client = createDrainClient(url, READY_CHECK_TIMEOUT_MS);
+    const client = createDrainClient({ url, cluster: this.config.redis.cluster }, READY_CHECK_TIMEOUT_MS);
     // ioredis rejects a failed connect() with "Connection is closed.", while
     // the 'error' event before it names the cause, such as WRONGPASS.
     let connectionError: unknown;
@@ -59,5 +60,5 @@ export class RedisHealthIndicator {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return redisErrorMessage(error);
 }

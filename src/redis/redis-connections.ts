@@ -1,5 +1,12 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { RedisOptions as BullMqRedisOptions } from 'bullmq';
+
+/** Location of Redis: a URL, and whether it names a seed node of a Redis Cluster. */
+export interface RedisEndpoint {
+  /** `redis://` or `rediss://` URL; it may carry a password, so never log it. */
+  readonly url: string;
+  readonly cluster: boolean;
+}
 
 /**
  * An ioredis client that counts the commands it writes to the server, the
@@ -41,20 +48,99 @@ export class CountingRedis extends Redis {
 export function drainClientOptions(connectTimeoutMs: number) {
   return {
     lazyConnect: true,
+    ...drainNodeOptions(connectTimeoutMs),
+    maintNotifications: 'disabled',
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  } satisfies RedisOptions;
+}
+
+/** Returns the options of `drainClientOptions` that also apply to each node of a cluster. */
+function drainNodeOptions(connectTimeoutMs: number) {
+  return {
     protocol: 2,
     enableReadyCheck: false,
     disableClientInfo: true,
-    maintNotifications: 'disabled',
-    enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
     connectTimeout: connectTimeoutMs,
     disconnectTimeout: 0,
   } satisfies RedisOptions;
 }
 
-export function createDrainClient(url: string, connectTimeoutMs: number): CountingRedis {
-  return new CountingRedis(url, drainClientOptions(connectTimeoutMs));
+/**
+ * An ioredis Cluster that counts the commands it writes to any node, the
+ * handshakes included, as `CountingRedis` does for one server.
+ *
+ * ioredis opens its node connections itself, so the count is taken on each
+ * node client as the cluster adds it, and on the short-lived copies that
+ * ioredis makes of a node to read the slot map. Connecting adds CLIENT SETNAME
+ * and CLUSTER SLOTS on such a copy (ioredis 6 names it `ioredis-cluster(refresher)`),
+ * plus AUTH on it and on each node used when the URL carries a password. A
+ * MOVED or ASK redirection counts as the second command that it is.
+ */
+export class CountingCluster extends Cluster {
+  private sentCommands = 0;
+
+  constructor(startupNodes: ClusterNode[], options: ClusterClientOptions) {
+    super(startupNodes, options);
+    this.on('+node', (node: Redis) => this.countCommandsOf(node));
+  }
+
+  get commandCount(): number {
+    return this.sentCommands;
+  }
+
+  private countCommandsOf(node: Redis): void {
+    const sendCommand = node.sendCommand.bind(node);
+    node.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
+      // A node keeps commands in its offline queue until its socket is open,
+      // and sends them again through sendCommand then.
+      if (node.status === 'connect' || node.status === 'ready') {
+        this.sentCommands += 1;
+      }
+      return sendCommand(...args);
+    };
+    const duplicate = node.duplicate.bind(node);
+    node.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+      const copy = duplicate(...args);
+      this.countCommandsOf(copy);
+      return copy;
+    };
+  }
+}
+
+/** Options of an ioredis Cluster as its constructor types them. */
+type ClusterClientOptions = NonNullable<ConstructorParameters<typeof Cluster<'legacy'>>[1]>;
+
+/** The short-lived client of one drain call or readiness check. */
+export type DrainClient = CountingRedis | CountingCluster;
+
+/**
+ * Options of the short-lived cluster client, with the same fail-fast
+ * behaviour as `drainClientOptions`: no reconnection of the cluster, no
+ * offline queue at the cluster level, and no ready check (CLUSTER INFO). Each
+ * node gets the drain's trimmed handshake. ioredis keeps an offline queue on
+ * every node, because a node connects on its first command, never
+ * reconnects a lost node itself, and disables maintenance notifications on
+ * nodes.
+ */
+export function drainClusterOptions(url: string, connectTimeoutMs: number) {
+  return {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    clusterRetryStrategy: () => null,
+    // Reading the slot map opens a connection first, TLS and AUTH included.
+    slotsRefreshTimeout: connectTimeoutMs,
+    redisOptions: { ...drainNodeOptions(connectTimeoutMs), ...clusterNodeCredentials(url) },
+  } satisfies ClusterClientOptions;
+}
+
+export function createDrainClient(endpoint: RedisEndpoint, connectTimeoutMs: number): DrainClient {
+  if (endpoint.cluster) {
+    return new CountingCluster([clusterSeed(endpoint.url)], drainClusterOptions(endpoint.url, connectTimeoutMs));
+  }
+  return new CountingRedis(endpoint.url, drainClientOptions(connectTimeoutMs));
 }
 
 /**
@@ -71,4 +157,64 @@ export function workerConnectionOptions(url: string): BullMqRedisOptions {
     disableClientInfo: true,
     maintNotifications: 'disabled',
   } satisfies RedisOptions & BullMqRedisOptions;
+}
+
+/**
+ * Returns the `connection` of always-on workers: `workerConnectionOptions`
+ * for one server, or an unconnected ioredis Cluster for a cluster.
+ *
+ * BullMQ 6 builds a plain ioredis client from connection options, so a
+ * cluster must be given as a Cluster instance. The workers then share it as
+ * their main connection, and each worker adds a copy of it for BZPOPMIN,
+ * which it closes itself. BullMQ leaves the shared instance open, so its
+ * owner disconnects it at shutdown (`WorkersConnection`). BullMQ requires
+ * `maxRetriesPerRequest: null` in `redisOptions`. The cluster reconnects with
+ * the ioredis default back-off, and its ready check (CLUSTER INFO) waits
+ * until the cluster state is not `fail`.
+ */
+export function workerConnection(endpoint: RedisEndpoint): BullMqRedisOptions | Cluster {
+  if (!endpoint.cluster) {
+    return workerConnectionOptions(endpoint.url);
+  }
+  return new Cluster([clusterSeed(endpoint.url)], {
+    lazyConnect: true,
+    redisOptions: {
+      maxRetriesPerRequest: null,
+      disableClientInfo: true,
+      ...clusterNodeCredentials(endpoint.url),
+    },
+  });
+}
+
+/** Returns the host and port of a cluster's seed node from a Redis URL. */
+export function clusterSeed(url: string): { host: string; port: number } {
+  const { hostname, port } = new URL(url);
+  // URL keeps the brackets of an IPv6 host, which a socket address must not have.
+  return { host: hostname.replace(/^\[(.*)\]$/, '$1'), port: port === '' ? 6379 : Number(port) };
+}
+
+/**
+ * Returns the user, password and TLS of a Redis URL as node options, which an
+ * ioredis Cluster applies to every node. The database is not used: a cluster
+ * has only database 0, and the configuration rejects any other.
+ */
+export function clusterNodeCredentials(url: string): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  const { protocol, username, password } = new URL(url);
+  return {
+    ...(username === '' ? {} : { username: decodeURIComponent(username) }),
+    ...(password === '' ? {} : { password: decodeURIComponent(password) }),
+    ...(protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/**
+ * Returns the message of a Redis client error. An ioredis Cluster that reaches
+ * none of its nodes fails with "Failed to refresh slots cache." and keeps the
+ * cause, such as ECONNREFUSED, in `lastNodeError`.
+ */
+export function redisErrorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const lastNodeError: unknown =
+    error instanceof Error ? (error as { lastNodeError?: unknown }).lastNodeError : undefined;
+  return lastNodeError instanceof Error ? `${message} Last node error: ${lastNodeError.message}` : message;
 }

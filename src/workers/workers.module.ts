@@ -3,8 +3,9 @@ import { Module, type DynamicModule } from '@nestjs/common';
 
 import type { AppConfig } from '../config/app-config';
 import type { QueueName } from '../queues/queue-names';
-import { workerConnectionOptions } from '../redis/redis-connections';
+import { workerConnection } from '../redis/redis-connections';
 import { createQueueProcessor, type QueueProcessor } from './queue-processor';
+import { WORKERS_CONNECTION, WorkersConnection } from './workers-connection';
 import { QUEUE_PROCESSORS, WORKERS_HOST, WorkersLifecycle, type WorkersHost } from './workers.lifecycle';
 
 /**
@@ -34,6 +35,7 @@ export class WorkersModule {
       throw new Error('Always-on workers need REDIS_URL.');
     }
 
+    const connection = workerConnection({ url: redisUrl, cluster: config.redis.cluster });
     const processors = queues.map((queue) =>
       createQueueProcessor(queue, {
         autorun: false,
@@ -47,7 +49,7 @@ export class WorkersModule {
     return {
       module: WorkersModule,
       imports: [
-        BullModule.forRoot({ connection: workerConnectionOptions(redisUrl), prefix: config.redis.keyPrefix }),
+        BullModule.forRoot({ connection, prefix: config.redis.keyPrefix }),
         // Without queue names this only imports the explorer that creates the
         // workers of the @Processor classes from the shared options above. No
         // Queue instance is created, so the workers' connections are the only
@@ -62,7 +64,9 @@ export class WorkersModule {
           useFactory: (...instances: QueueProcessor[]) => instances,
         },
         { provide: WORKERS_HOST, useValue: host },
+        { provide: WORKERS_CONNECTION, useValue: connection },
         WorkersLifecycle,
+        WorkersConnection,
       ],
     };
   }

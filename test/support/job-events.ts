@@ -1,4 +1,5 @@
 import { QueueEvents, type Job } from 'bullmq';
+import type { Cluster } from 'ioredis';
 
 import type { QueueName } from '../../src/queues/queue-names';
 
@@ -23,9 +24,10 @@ export class JobEvents {
     events.on('error', () => undefined);
   }
 
-  static async start(url: string, prefix: string, queue: QueueName): Promise<JobEvents> {
+  /** @param redis URL of a server, or a Redis Cluster client that BullMQ copies and the caller closes. */
+  static async start(redis: string | Cluster, prefix: string, queue: QueueName): Promise<JobEvents> {
     const events = new QueueEvents(queue, {
-      connection: { url, maxRetriesPerRequest: null },
+      connection: typeof redis === 'string' ? { url: redis, maxRetriesPerRequest: null } : redis,
       prefix,
       lastEventId: '0-0',
     });

@@ -1,21 +1,26 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 
 import { QUEUE_NAMES, type QueueName } from '../../src/queues/queue-names';
 
-/** Producers for the five queues under one key prefix, as a backend would add jobs. */
+/**
+ * Producers for the five queues under one key prefix, as a backend would add
+ * jobs: on the server of a URL, or over a Redis Cluster client, which the
+ * caller closes.
+ */
 export class TestQueues {
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
-    private readonly url: string,
+    private readonly redis: string | Cluster,
     readonly prefix: string,
   ) {}
 
   get(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name, { connection: { url: this.url, maxRetriesPerRequest: null }, prefix: this.prefix });
+      const connection = typeof this.redis === 'string' ? { url: this.redis, maxRetriesPerRequest: null } : this.redis;
+      queue = new Queue(name, { connection, prefix: this.prefix });
       this.queues.set(name, queue);
     }
     return queue;

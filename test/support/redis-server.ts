@@ -15,6 +15,11 @@ export interface RedisServerOptions {
    * append-only file, synced after every write, in a temporary directory.
    */
   readonly persistent?: boolean;
+  /**
+   * Run as a Redis Cluster node whose cluster bus listens on this port. Its
+   * nodes.conf goes to a temporary directory, which `destroy()` deletes.
+   */
+  readonly clusterBusPort?: number;
 }
 
 /** A throw-away Redis server that a test starts, stops and restarts by process id. */
@@ -34,9 +39,12 @@ export class RedisServer {
     return `${scheme}://${credentials}127.0.0.1:${this.port}`;
   }
 
-  /** Starts `redis-server` from PATH on a free loopback port, without persistence unless asked. */
-  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), options);
+  /**
+   * Starts `redis-server` from PATH on `port`, by default a free loopback port,
+   * without persistence unless asked.
+   */
+  static async start(options: RedisServerOptions = {}, port?: number): Promise<RedisServer> {
+    const server = new RedisServer(port ?? (await freePort()), options);
     await server.restart();
     return server;
   }
@@ -81,8 +89,13 @@ export class RedisServer {
   }
 
   private async arguments(): Promise<string[]> {
-    const { password, tls, persistent } = this.options;
+    const { password, tls, persistent, clusterBusPort } = this.options;
     const args = ['--bind', '127.0.0.1', '--save', '', '--loglevel', 'notice'];
+    if (clusterBusPort !== undefined) {
+      // The default bus port, the client port plus 10000, may be taken or above 65535.
+      args.push('--cluster-enabled', 'yes', '--cluster-port', String(clusterBusPort));
+      args.push('--cluster-config-file', join(await this.dataDirectoryPath(), 'nodes.conf'));
+    }
     if (persistent === true) {
       args.push('--appendonly', 'yes', '--appendfsync', 'always', '--dir', await this.dataDirectoryPath());
     } else {
@@ -108,15 +121,26 @@ export class RedisServer {
 
 /** Returns a TCP port on 127.0.0.1 that no process listens on right now. */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') {
-    throw new Error('Could not find a free port.');
+  const [port] = await freePorts(1);
+  return port!;
+}
+
+/** Returns `count` different TCP ports on 127.0.0.1 that no process listens on right now. */
+export async function freePorts(count: number): Promise<number[]> {
+  // The servers stay open until every port is known, so that no port is returned twice.
+  const servers = Array.from({ length: count }, () => createServer().listen(0, '127.0.0.1'));
+  try {
+    await Promise.all(servers.map((server) => once(server, 'listening')));
+    return servers.map((server) => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        throw new Error('Could not find a free port.');
+      }
+      return address.port;
+    });
+  } finally {
+    servers.forEach((server) => server.close());
   }
-  return address.port;
 }
 
 /** Resolves when redis-server logs that it accepts connections, or rejects when it exits first. */

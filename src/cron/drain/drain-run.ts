@@ -4,7 +4,7 @@ import { RedisConnection, type Processor } from 'bullmq';
 import type { AppConfig } from '../../config/app-config';
 import type { JobHandlerRegistry } from '../../queues/job-handler.registry';
 import type { QueueName } from '../../queues/queue-names';
-import { createDrainClient, type CountingRedis } from '../../redis/redis-connections';
+import { createDrainClient, redisErrorMessage, type DrainClient } from '../../redis/redis-connections';
 import { RedisUnavailableError } from '../drain.errors';
 import type { DrainResult, DrainStopReason, QueueDrainResult } from '../drain-result';
 import { DrainStop, type StopCause } from './drain-stop';
@@ -57,7 +57,7 @@ export class DrainRun {
   private readonly stop: DrainStop;
   private readonly workers: DrainWorker[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
-  private client: CountingRedis | undefined;
+  private client: DrainClient | undefined;
   private connection: RedisConnection | undefined;
   private connectionLost = false;
   /** Why the call disconnected on its own, when a timer made it give up on Redis. */
@@ -136,12 +136,16 @@ export class DrainRun {
     );
   }
 
-  private async connect(): Promise<CountingRedis> {
-    const client = createDrainClient(this.redisUrl, this.connectTimeoutMs());
+  private async connect(): Promise<DrainClient> {
+    const client = createDrainClient(
+      { url: this.redisUrl, cluster: this.config.redis.cluster },
+      this.connectTimeoutMs(),
+    );
     this.client = client;
-    // ioredis rejects a failed connect() with "Connection is closed.", but
-    // the 'error' event before it names the cause, such as a rejected
-    // password or an untrusted TLS certificate.
+    // ioredis rejects a failed connect() with "Connection is closed." (a
+    // cluster with "None of startup nodes is available."), but the 'error'
+    // event before it names the cause, such as a rejected password or an
+    // untrusted TLS certificate.
     let connectionError: Error | undefined;
     client.on('error', (error: Error) => {
       connectionError ??= error;
@@ -178,7 +182,7 @@ export class DrainRun {
   }
 
   /** Consumes the runnable queues, at most `maxConcurrentQueues` at a time, in request order. */
-  private async consumeAll(client: CountingRedis, plans: readonly QueuePlan[]): Promise<QueueReport[]> {
+  private async consumeAll(client: DrainClient, plans: readonly QueuePlan[]): Promise<QueueReport[]> {
     const reports: QueueReport[] = plans.map((plan) => ({ plan, status: 'planned' }));
     const pending = reports.filter((report) => report.plan.kind === 'consume');
     const lanes = Array.from({ length: Math.min(this.options.maxConcurrentQueues, pending.length) }, async () => {
@@ -194,7 +198,7 @@ export class DrainRun {
     return reports;
   }
 
-  private async consumeQueue(client: CountingRedis, plan: QueuePlan): Promise<QueueReport> {
+  private async consumeQueue(client: DrainClient, plan: QueuePlan): Promise<QueueReport> {
     const { queue } = plan;
     const connection = this.sharedConnection(client);
     const createWorker = (processor: Processor, onFetch: (token: string) => void) => {
@@ -237,7 +241,7 @@ export class DrainRun {
    * first use so that an idle call skips BullMQ's script set-up. With
    * `shared` and `skipVersionCheck`, BullMQ neither closes the client nor sends INFO.
    */
-  private sharedConnection(client: CountingRedis): RedisConnection {
+  private sharedConnection(client: DrainClient): RedisConnection {
     if (this.connection === undefined) {
       this.connection = new RedisConnection(client, { shared: true, blocking: false, skipVersionCheck: true });
       // Client errors also end the call through the client's 'end' event.
@@ -254,7 +258,7 @@ export class DrainRun {
    * probe for them saves a command on most calls that found work.
    */
   private async probeConsumedQueues(
-    client: CountingRedis,
+    client: DrainClient,
     reports: readonly QueueReport[],
   ): Promise<Map<QueueName, QueueProbe>> {
     const now = Date.now();
@@ -396,7 +400,7 @@ function knownFinalState(report: QueueReport, now: number): QueueProbe | undefin
 
 /** Returns the error's message without a final period, for use inside a sentence. */
 function describe(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+  return redisErrorMessage(error).replace(/\.$/, '');
 }
 
 function describeHandshakeError(error: Error): string {

@@ -8,7 +8,7 @@ import {
   type JobJson,
   type Processor,
 } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 import { MAX_ACTIVE_JOBS_INSPECTED } from './queue-probe';
 
@@ -59,7 +59,7 @@ interface MarkExpiredLocksCommand {
  * the abort signal behave as with a plain worker.
  */
 export class DrainWorker extends Worker<unknown, unknown, string, RedisQueueBackend> {
-  private readonly client: Redis & Partial<MarkExpiredLocksCommand>;
+  private readonly client: (Redis | Cluster) & Partial<MarkExpiredLocksCommand>;
   private readonly onFetch: DrainWorkerOptions['onFetch'];
   private readonly closeSignal = new AbortController();
 
@@ -67,7 +67,7 @@ export class DrainWorker extends Worker<unknown, unknown, string, RedisQueueBack
     queue: string,
     processor: Processor,
     connection: RedisConnection,
-    client: Redis,
+    client: Redis | Cluster,
     options: DrainWorkerOptions,
   ) {
     super(
@@ -131,7 +131,7 @@ export class DrainWorker extends Worker<unknown, unknown, string, RedisQueueBack
     if (this.client[MARK_EXPIRED_LOCKS_COMMAND] === undefined) {
       this.client.defineCommand(MARK_EXPIRED_LOCKS_COMMAND, { numberOfKeys: 3, lua: MARK_EXPIRED_LOCKS_SCRIPT });
     }
-    const marked = await (this.client as Redis & MarkExpiredLocksCommand)[MARK_EXPIRED_LOCKS_COMMAND](
+    const marked = await (this.client as (Redis | Cluster) & MarkExpiredLocksCommand)[MARK_EXPIRED_LOCKS_COMMAND](
       active,
       stalled,
       stalledCheck,

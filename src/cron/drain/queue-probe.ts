@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 import type { QueueName } from '../../queues/queue-names';
 
@@ -90,7 +90,7 @@ interface ProbeCommand {
  * also uses the client's clock for this decision.
  */
 export async function probeQueues(
-  client: Redis,
+  client: Redis | Cluster,
   keyPrefix: string,
   queues: readonly QueueName[],
   now: number,

@@ -16,6 +16,9 @@ export function createRateLimitStorage(config: AppConfig): ThrottlerStorage & On
         // The configuration loader rejects this combination at start-up.
         throw new Error('DRAIN_RATE_LIMIT_STORE=redis requires REDIS_URL.');
       }
-      return new RedisSlidingWindowStorage(config.redis.url, config.redis.keyPrefix);
+      return new RedisSlidingWindowStorage(
+        { url: config.redis.url, cluster: config.redis.cluster },
+        config.redis.keyPrefix,
+      );
   }
 }

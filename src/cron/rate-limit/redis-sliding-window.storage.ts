@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+import { clusterNodeCredentials, clusterSeed, type RedisEndpoint } from '../../redis/redis-connections';
 
 import { CronMessages } from '../cron.messages';
 import { RateLimitStoreUnavailableError } from './rate-limit.errors';
@@ -58,28 +60,31 @@ return { hits, blocked, untilSlotFrees }
  * oldest hit leaves. The connection is opened at the first request with a
  * trimmed handshake (RESP2, no ready check, no CLIENT SETINFO), kept open,
  * and re-opened in the background after a loss. While Redis does not respond within 1 s, `increment` throws
- * `RateLimitStoreUnavailableError` and the request is rejected with 503.
+ * `RateLimitStoreUnavailableError` and the request is rejected with 503. On a
+ * Redis Cluster, opening the connection also reads the slot map, and each
+ * request goes to the node of its key's slot.
  */
 export class RedisSlidingWindowStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger(RedisSlidingWindowStorage.name);
-  private readonly client: Redis;
+  private readonly client: Redis | Cluster;
   /** Local time in ms until which each blocked key stays blocked. */
   private readonly blockedUntil = new Map<string, number>();
   private firstConnection: Promise<void> | undefined;
   private isAvailable = true;
 
   /**
+   * @param endpoint Redis to use; a plain URL names one server.
    * @param keyPrefix Prefix of the keys, followed by `:drain-rate-limit:`.
    * @param clock Clock in ms sent to the script and used for the local block
    * cache; tests set it. By default the script uses the Redis server's clock,
    * so that replicas with skewed clocks share one window.
    */
   constructor(
-    url: string,
+    endpoint: RedisEndpoint | string,
     private readonly keyPrefix: string,
     private readonly clock?: () => number,
   ) {
-    this.client = new Redis(url, rateLimitClientOptions());
+    this.client = createRateLimitClient(typeof endpoint === 'string' ? { url: endpoint, cluster: false } : endpoint);
     // Failures surface through the rejected commands and are logged there;
     // without a listener ioredis would print every reconnection error.
     this.client.on('error', () => undefined);
@@ -175,19 +180,43 @@ export class RedisSlidingWindowStorage implements ThrottlerStorage, OnApplicatio
   }
 }
 
+function createRateLimitClient(endpoint: RedisEndpoint): Redis | Cluster {
+  if (!endpoint.cluster) {
+    return new Redis(endpoint.url, rateLimitClientOptions());
+  }
+  // The cluster reconnects in the background with the ioredis default back-off,
+  // as the single-server client does. Its nodes never reconnect by themselves,
+  // and they queue commands until their socket is open, because a node connects
+  // on its first command.
+  return new Cluster([clusterSeed(endpoint.url)], {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    slotsRefreshTimeout: REDIS_TIMEOUT_MS,
+    redisOptions: { ...rateLimitNodeOptions(), ...clusterNodeCredentials(endpoint.url) },
+  });
+}
+
 function rateLimitClientOptions(): RedisOptions {
   return {
     lazyConnect: true,
+    ...rateLimitNodeOptions(),
+    maintNotifications: 'disabled',
+    enableOfflineQueue: false,
+  };
+}
+
+/** Returns the options of `rateLimitClientOptions` that also apply to each node of a cluster. */
+function rateLimitNodeOptions() {
+  return {
     protocol: 2,
     enableReadyCheck: false,
     disableClientInfo: true,
-    maintNotifications: 'disabled',
-    enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     connectTimeout: REDIS_TIMEOUT_MS,
     commandTimeout: REDIS_TIMEOUT_MS,
-  };
+  } satisfies RedisOptions;
 }
 
 function parseReply(reply: unknown): [number, number, number] {

@@ -62,6 +62,7 @@ export class DrainRun {
   private connectionLost = false;
   /** Why the call disconnected on its own, when a timer made it give up on Redis. */
   private abandonReason: string | undefined;
+  private closed = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -119,7 +120,12 @@ export class DrainRun {
    * Disconnects after `delayMs` unless the call has ended, so that every
    * pending step fails with `reason` (`%d` is replaced by the delay).
    */
-  private abandonAfter(delayMs: number, reason: string): NodeJS.Timeout {
+  private abandonAfter(delayMs: number, reason: string): NodeJS.Timeout | undefined {
+    if (this.closed) {
+      // Closing disconnects, which aborts the stop signal of a call that
+      // ended without a stop; there is nothing left to abandon.
+      return undefined;
+    }
     const timer = setTimeout(() => {
       this.abandonReason ??= reason.replace('%d', String(delayMs));
       this.client?.disconnect();
@@ -371,6 +377,7 @@ export class DrainRun {
   }
 
   private async close(): Promise<void> {
+    this.closed = true;
     for (const timer of this.timers) {
       clearTimeout(timer);
     }

@@ -60,11 +60,14 @@ export function parseQueueList(value: string): QueueName[] {
 export function parseConcurrency(value: string, queues: readonly QueueName[]): Record<QueueName, number> {
   const entries = splitList(value);
   const perQueue = new Map<QueueName, number>();
-  let fallback = 1;
+  let fallback: number | undefined;
   for (const entry of entries) {
     const [name, count] = entry.includes('=') ? entry.split('=', 2) : [undefined, entry];
     const concurrency = parseConcurrencyCount(count ?? '');
     if (name === undefined) {
+      if (fallback !== undefined) {
+        throw new InvalidValueError('a number or a list such as "2,batch-jobs=8" with one default (got two)');
+      }
       fallback = concurrency;
       continue;
     }
@@ -72,9 +75,14 @@ export function parseConcurrency(value: string, queues: readonly QueueName[]): R
     if (!isQueueName(queue)) {
       throw new InvalidValueError(`a number or a list such as "2,batch-jobs=8" (unknown queue: "${queue}")`);
     }
+    if (perQueue.has(queue)) {
+      throw new InvalidValueError(
+        `a number or a list such as "2,batch-jobs=8" that names each queue once ("${queue}" is repeated)`,
+      );
+    }
     perQueue.set(queue, concurrency);
   }
-  return Object.fromEntries(queues.map((queue) => [queue, perQueue.get(queue) ?? fallback])) as Record<
+  return Object.fromEntries(queues.map((queue) => [queue, perQueue.get(queue) ?? fallback ?? 1])) as Record<
     QueueName,
     number
   >;
@@ -181,6 +189,8 @@ export function parseTrustProxy(value: string): TrustProxySetting {
   return entries;
 }
 
+const MAX_PORT = 65_535;
+
 /**
  * Checks a Redis URL without ever echoing it, because it may carry a password.
  */
@@ -191,6 +201,10 @@ export function parseRedisUrl(value: string): string {
   try {
     url = new URL(text);
   } catch {
+    const port = /^rediss?:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/]*):(\d+)(?:\/|$)/.exec(text)?.[1];
+    if (port !== undefined && Number(port) > MAX_PORT) {
+      throw new InvalidValueError(`${usage} (the port must be from 1 to ${MAX_PORT})`);
+    }
     throw new InvalidValueError(usage);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
@@ -202,6 +216,20 @@ export function parseRedisUrl(value: string): string {
   const database = url.pathname.replace(/^\//, '');
   if (database !== '' && !DECIMAL_INTEGER.test(database)) {
     throw new InvalidValueError(`${usage} (the database after the host must be a number)`);
+  }
+  // ioredis decodes the user name and password, and an invalid escape makes
+  // every connection attempt throw instead of failing once at start-up.
+  for (const [part, encoded] of [
+    ['user name', url.username],
+    ['password', url.password],
+  ] as const) {
+    try {
+      decodeURIComponent(encoded);
+    } catch {
+      throw new InvalidValueError(
+        `${usage} (the ${part} contains a % that does not start a percent-encoded byte: write a literal % as %25)`,
+      );
+    }
   }
   return text;
 }

@@ -70,18 +70,23 @@ describe(loadAppConfig.name, () => {
       expect(problemsOf({})).toEqual([expect.stringContaining('REDIS_URL is required when WORKER_INPROCESS')]);
     });
 
-    it.each(['rediss://user:pw@redis.example.com:6380/2', 'redis://localhost', 'redis://:pw@10.0.0.5:6379'])(
-      'accepts %s',
-      (url) => {
-        expect(loadAppConfig({ REDIS_URL: url }).redis.url).toBe(url);
-      },
-    );
+    it.each([
+      'rediss://user:pw@redis.example.com:6380/2',
+      'redis://localhost',
+      'redis://:pw@10.0.0.5:6379',
+      'redis://:p%25w%40rd@10.0.0.5:6379',
+    ])('accepts %s', (url) => {
+      expect(loadAppConfig({ REDIS_URL: url }).redis.url).toBe(url);
+    });
 
     it.each([
       ['http://user:s3cret-pass@host:6379', 'the scheme is not redis or rediss'],
       ['redis://user:s3cret-pass@:6379', 'must be a redis:// or rediss:// URL'],
       ['redis://user:s3cret-pass@host:6379/zero', 'the database after the host must be a number'],
       ['not a url s3cret-pass', 'must be a redis:// or rediss:// URL'],
+      ['redis://user:s3cret-pass@host:99999', 'the port must be from 1 to 65535'],
+      ['redis://user:s3cret-pass%ZZ@host:6379', 'the password contains a % that does not start a percent-encoded byte'],
+      ['redis://us%er:s3cret-pass@host:6379', 'the user name contains a % that does not start a percent-encoded byte'],
     ])('rejects %s without printing its password', (url, reason) => {
       const [problem] = problemsOf({ REDIS_URL: url });
 
@@ -237,6 +242,13 @@ describe(loadAppConfig.name, () => {
       expect(problemsOf({ REDIS_URL, QUEUE_CONCURRENCY: value })).toEqual([
         expect.stringContaining('QUEUE_CONCURRENCY must be'),
       ]);
+    });
+
+    it.each([
+      ['2,batch-jobs=8,batch-jobs=9', '"batch-jobs" is repeated'],
+      ['2,3', 'with one default (got two)'],
+    ])('rejects %s', (value, reason) => {
+      expect(problemsOf({ REDIS_URL, QUEUE_CONCURRENCY: value })).toEqual([expect.stringContaining(reason)]);
     });
   });
 

@@ -106,6 +106,26 @@ describe('drain probe', () => {
       expect(fixture.log.calls).toHaveLength(0);
     });
 
+    it('reports the next job that a job scheduler adds', async () => {
+      await fixture.queues.get('seed-jobs').upsertJobScheduler('hourly-seed', { every: 3_600_000 });
+
+      const result = await fixture.drain({ queue: 'seed-jobs' });
+
+      expect(result.queues['seed-jobs']).toMatchObject({ processed: 1, remaining: 0, delayed: 1 });
+      expect(result.queues['seed-jobs']?.nextDueInMs).toBeGreaterThan(3_500_000);
+      expect(await fixture.queues.counts('seed-jobs')).toMatchObject({ delayed: 1, wait: 0 });
+    });
+
+    it('reports the jobs that a rate limit holds back as remaining', async () => {
+      await fixture.queues.get('dsar-jobs').setGlobalRateLimit(2, 60_000);
+      await fixture.queues.add('dsar-jobs', 5);
+
+      const result = await fixture.drain({ queue: 'dsar-jobs' });
+
+      expect(result.queues['dsar-jobs']).toMatchObject({ processed: 2, stoppedBy: 'idle', remaining: 3 });
+      expect(await fixture.queues.counts('dsar-jobs')).toMatchObject({ completed: 2, wait: 3 });
+    });
+
     it('skips a paused queue and leaves its jobs waiting', async () => {
       await fixture.queues.add('batch-jobs', 3);
       await fixture.queues.get('batch-jobs').pause();

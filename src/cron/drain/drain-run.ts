@@ -393,12 +393,22 @@ export class DrainRun {
   }
 }
 
-/** Returns the end state of a queue that needs no probe to know it, or `undefined`. */
+/**
+ * Returns the end state of a queue that needs no probe to know it, or
+ * `undefined`. The first probe still holds when every job it found completed
+ * and nothing ran that adds jobs: a failure may schedule a retry, a job
+ * scheduler adds its next job, and a queue that went idle before its probed
+ * jobs ran was held back by a rate limit or emptied by another consumer.
+ */
 function knownFinalState(report: QueueReport, now: number): QueueProbe | undefined {
-  if (report.status !== 'consumed' || report.outcome.stoppedBy !== 'idle' || report.outcome.failed > 0) {
+  if (report.status !== 'consumed' || report.outcome.stoppedBy !== 'idle') {
     return undefined;
   }
+  const { outcome } = report;
   const { probe } = report.plan;
+  if (outcome.failed > 0 || outcome.schedulerJobs > 0 || outcome.processed < runnableJobs(probe)) {
+    return undefined;
+  }
   if (probe.nextDueAt !== null && probe.nextDueAt <= now) {
     return undefined;
   }

@@ -19,6 +19,8 @@ export interface ConsumerOutcome {
   readonly stoppedBy: 'idle' | 'maxJobs' | 'maxDuration';
   /** Jobs moved back to wait at the deadline. */
   readonly putBack: number;
+  /** Jobs of a job scheduler that ended; each adds the scheduler's next job as delayed. */
+  readonly schedulerJobs: number;
 }
 
 type SlotEnd = 'idle' | 'maxJobs' | 'stopped';
@@ -45,6 +47,7 @@ export class QueueConsumer {
   private readonly inHandler = new Set<string>();
   private processed = 0;
   private failed = 0;
+  private schedulerJobs = 0;
   private taken = 0;
   private idleSince: number | null = null;
 
@@ -61,11 +64,13 @@ export class QueueConsumer {
       (job, token, signal) => this.runHandler(job, token, signal),
       (token) => this.fetchedTokens.add(token),
     );
-    this.worker.on('completed', () => {
+    this.worker.on('completed', (job) => {
       this.processed += 1;
+      this.countSchedulerJob(job);
     });
-    this.worker.on('failed', () => {
+    this.worker.on('failed', (job) => {
       this.failed += 1;
+      this.countSchedulerJob(job);
     });
   }
 
@@ -207,6 +212,12 @@ export class QueueConsumer {
     return job;
   }
 
+  private countSchedulerJob(job: Job | undefined): void {
+    if (job?.repeatJobKey !== undefined) {
+      this.schedulerJobs += 1;
+    }
+  }
+
   private outcome(): ConsumerOutcome {
     return {
       processed: this.processed,
@@ -214,6 +225,7 @@ export class QueueConsumer {
       idleSince: this.idleSince,
       stoppedBy: this.stopReason(),
       putBack: this.running.putBackCount,
+      schedulerJobs: this.schedulerJobs,
     };
   }
 

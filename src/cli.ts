@@ -1,6 +1,6 @@
 import { parseArgs, types, type ParseArgsConfig } from 'node:util';
 
-import { BadRequestException, Logger, Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import { BadRequestException, Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 import { createLogger, loadConfig } from './app.setup';
@@ -44,6 +44,9 @@ type Flag = keyof typeof FLAG_PARAMETERS;
 
 // Every flag is read as a list, so that a repeated flag is rejected instead
 // of silently keeping its last value.
+/** Log context of the command's own lines. */
+const CONTEXT = 'DrainCommand';
+
 const PARSE_OPTIONS = {
   queue: { type: 'string', multiple: true },
   'max-duration-ms': { type: 'string', multiple: true },
@@ -242,25 +245,37 @@ function loadCommandConfig(): AppConfig {
 /**
  * Runs one drain call and returns its result. The first SIGTERM or SIGINT
  * stops the call as its deadline would: running jobs receive their abort
- * signal and are put back, and the result is still returned. A second signal
- * ends the process at once, because the handler is registered only once.
+ * signal and are put back, and the result is still returned. A signal that
+ * arrives while the application starts ends the command before the call, so
+ * it returns `undefined` and no job is taken. A second signal ends the
+ * process at once, because the handler is registered only once.
  */
-async function runDrain(config: AppConfig, options: DrainOptions): Promise<DrainResult> {
-  const app = await NestFactory.createApplicationContext(DrainCommandModule.forRoot(config), {
-    logger: createLogger(config, { stream: 'stderr' }),
-    abortOnError: false,
-  });
-  const close = closeOnce(app);
-  // The application's logger writes the line in the LOG_FORMAT of the other log lines.
-  const logger = new Logger('DrainCommand');
+async function runDrain(config: AppConfig, options: DrainOptions): Promise<DrainResult | undefined> {
+  // One logger from the start, so that a signal during start-up is logged in
+  // the LOG_FORMAT of the other lines.
+  const logger = createLogger(config, { stream: 'stderr' });
+  // `close` is set once the application has started.
+  const state: { close?: () => Promise<void>; stoppedDuringStartUp: boolean } = { stoppedDuringStartUp: false };
   const onSignal = (signal: NodeJS.Signals) => {
-    logger.log(`Received ${signal}: stopping the drain call and putting running jobs back.`);
-    void close();
+    if (state.close === undefined) {
+      state.stoppedDuringStartUp = true;
+      logger.log(`Received ${signal} during start-up: exiting before the drain call, no job was taken.`, CONTEXT);
+      return;
+    }
+    logger.log(`Received ${signal}: stopping the drain call and putting running jobs back.`, CONTEXT);
+    void state.close();
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+
+  const app = await NestFactory.createApplicationContext(DrainCommandModule.forRoot(config), {
+    logger,
+    abortOnError: false,
+  });
+  const close = closeOnce(app);
+  state.close = close;
   try {
-    return await app.get(DrainService).drain(options);
+    return state.stoppedDuringStartUp ? undefined : await app.get(DrainService).drain(options);
   } finally {
     await close();
   }
@@ -303,7 +318,7 @@ export async function main(args: readonly string[]): Promise<void> {
     }
     const config = loadCommandConfig();
     const result = await runDrain(config, invocation.options);
-    writeAndExit(process.stdout, `${JSON.stringify(result)}\n`, EXIT_CODES.ok);
+    writeAndExit(process.stdout, result === undefined ? '' : `${JSON.stringify(result)}\n`, EXIT_CODES.ok);
   } catch (error) {
     const failure = toCliError(error);
     writeAndExit(process.stderr, `${failure.message}\n`, failure.exitCode);

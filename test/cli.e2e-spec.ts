@@ -208,6 +208,23 @@ describe('one-shot drain command', () => {
       expect(await queues.counts('retrain-jobs')).toMatchObject({ wait: 1, active: 0, failed: 0 });
     });
 
+    it('exits 0 without losing the job when the signal comes during start-up', async () => {
+      await queues.add('retrain-jobs', 1, { workMs: 60_000 });
+
+      const running = compiled.start('cli.js', ['drain', '--queue', 'retrain-jobs'], {
+        REDIS_URL: redis.url,
+        QUEUE_KEY_PREFIX: prefix,
+      });
+      await running.waitForStderr('Starting Nest application');
+      running.kill('SIGTERM');
+      const outcome = await running.finished();
+
+      expect(outcome.signal).toBeNull();
+      expect(outcome.exitCode).toBe(EXIT.ok);
+      expect(outcome.stderr).toContain('Received SIGTERM');
+      expect(await queues.counts('retrain-jobs')).toMatchObject({ wait: 1, active: 0, failed: 0 });
+    });
+
     it('logs the signal as a JSON line', async () => {
       await queues.add('retrain-jobs', 1, { workMs: 60_000 });
       const active = once(events, 'active');

@@ -176,6 +176,18 @@ describe('drain endpoint', () => {
       expect(response.body.queues['seed-jobs']).toMatchObject({ processed: 2, stoppedBy: 'idle' });
     });
 
+    it('answers HEAD with 405 and runs no job', async () => {
+      await queues.add('seed-jobs', 1);
+
+      await request(testApp.app.getHttpServer())
+        .head(DRAIN_PATH)
+        .set('X-Cron-Secret', TEST_TOKEN)
+        .expect(405)
+        .expect('Allow', 'GET, POST');
+
+      expect(await queues.counts('seed-jobs')).toMatchObject({ wait: 1, completed: 0 });
+    });
+
     it('ignores the request body, even malformed JSON', async () => {
       await post().set('Content-Type', 'application/json').send('{"queue": ').expect(200);
     });

@@ -9,6 +9,7 @@ import { ClientAddressResolver } from './guards/client-address.resolver';
 import { CronTokenGuard } from './guards/cron-token.guard';
 import { IpAllowlistGuard } from './guards/ip-allowlist.guard';
 import { NoStoreMiddleware } from './no-store.middleware';
+import { RejectHeadMiddleware } from './reject-head.middleware';
 import { DrainThrottlerGuard } from './rate-limit/drain-throttler.guard';
 import { createRateLimitStorage } from './rate-limit/rate-limit-storage.factory';
 
@@ -42,7 +43,7 @@ export class CronModule implements NestModule, OnModuleInit {
   constructor(private readonly config: AppConfig) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(NoStoreMiddleware).forRoutes(DrainController);
+    consumer.apply(NoStoreMiddleware, RejectHeadMiddleware).forRoutes(DrainController);
   }
 
   onModuleInit(): void {

@@ -113,7 +113,8 @@ export class RedisSlidingWindowStorage implements ThrottlerStorage, OnApplicatio
       }
       return toThrottlerRecord(hits, blocked === 1, msUntilSlotFrees);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      // Without its final period, because the messages put it in brackets.
+      const reason = (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
       this.markUnavailable(reason);
       throw new RateLimitStoreUnavailableError(reason);
     }

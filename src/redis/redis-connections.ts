@@ -149,6 +149,9 @@ export function createDrainClient(endpoint: RedisEndpoint, connectTimeoutMs: num
  * commands instead of failing them; ioredis reconnects with its default
  * back-off. The ready check stays on, so that commands wait while a restarted
  * Redis loads its data. The client-info commands are skipped as for the drain.
+ *
+ * NOTE: when the URL names a database that the server lacks, ioredis only
+ * emits the SELECT error, which the workers log, and carries on in database 0.
  */
 export function workerConnectionOptions(url: string): BullMqRedisOptions {
   return {

@@ -2,7 +2,7 @@ import { HttpStatus, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 
 /**
- * Answers HEAD with 405. Express routes HEAD to the GET handler, so an uptime
+ * Rejects HEAD with 405. Express routes HEAD to the GET handler, so an uptime
  * monitor that checks the drain URL with HEAD and the token would otherwise
  * run a whole drain and discard its result.
  */

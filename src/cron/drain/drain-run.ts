@@ -60,7 +60,7 @@ export class DrainRun {
   private client: DrainClient | undefined;
   private connection: RedisConnection | undefined;
   private connectionLost = false;
-  /** Why the call disconnected on its own, when a timer made it give up on Redis. */
+  /** Reason for disconnecting, set when a timer made the call give up on Redis. */
   private abandonReason: string | undefined;
   private closed = false;
 
@@ -104,7 +104,7 @@ export class DrainRun {
     this.timers.push(setTimeout(() => this.stop.request('maxDuration'), maxDurationMs));
     this.abandonAfter(hardLimitMs, 'the call reached its hard limit of %d ms');
     // A stop before the deadline (a shutdown) shortens the hard limit, so
-    // that a Redis that stopped answering cannot hold the process.
+    // that a Redis that no longer replies cannot hold the process.
     this.stop.signal.addEventListener(
       'abort',
       () =>
@@ -123,7 +123,7 @@ export class DrainRun {
   private abandonAfter(delayMs: number, reason: string): NodeJS.Timeout | undefined {
     if (this.closed) {
       // Closing disconnects, which aborts the stop signal of a call that
-      // ended without a stop; there is nothing left to abandon.
+      // ended without a stop, and there is nothing left to abandon.
       return undefined;
     }
     const timer = setTimeout(() => {
@@ -396,9 +396,9 @@ export class DrainRun {
 /**
  * Returns the end state of a queue that needs no probe to know it, or
  * `undefined`. The first probe still holds when every job it found completed
- * and nothing ran that adds jobs: a failure may schedule a retry, a job
- * scheduler adds its next job, and a queue that went idle before its probed
- * jobs ran was held back by a rate limit or emptied by another consumer.
+ * and nothing ran that adds jobs. A failure may schedule a retry, and a job
+ * scheduler adds its next job. A queue that went idle before its probed jobs
+ * ran was held back by a rate limit or emptied by another consumer.
  */
 function knownFinalState(report: QueueReport, now: number): QueueProbe | undefined {
   if (report.status !== 'consumed' || report.outcome.stoppedBy !== 'idle') {

@@ -150,8 +150,9 @@ export function createDrainClient(endpoint: RedisEndpoint, connectTimeoutMs: num
  * back-off. The ready check stays on, so that commands wait while a restarted
  * Redis loads its data. The client-info commands are skipped as for the drain.
  *
- * NOTE: when the URL names a database that the server lacks, ioredis only
- * emits the SELECT error, which the workers log, and carries on in database 0.
+ * When the URL names a database that the server lacks, ioredis only emits the
+ * SELECT error and carries on in database 0, so the workers check the
+ * database at start-up (`assertDatabaseExists`).
  */
 export function workerConnectionOptions(url: string): BullMqRedisOptions {
   return {

@@ -10,6 +10,7 @@ import {
 import { AppConfig } from '../config/app-config';
 import { settlesWithin } from '../lifecycle/settles-within';
 import { ShutdownCoordinator } from '../lifecycle/shutdown-coordinator';
+import { assertDatabaseExists } from './database-check';
 import type { QueueProcessor } from './queue-processor';
 import { queuesConsumedTwice } from './queue-overlap';
 import { dropWorkerConnections } from './worker-connections';
@@ -71,6 +72,15 @@ export class WorkersLifecycle implements OnApplicationBootstrap, OnModuleDestroy
     // A worker connects as soon as it is created; close the ones that would
     // consume a queue without a handler before they fetch anything.
     await Promise.all(idle.map((processor) => processor.worker.close()));
+    const { url, cluster } = this.config.redis;
+    if (this.started.length > 0 && url !== undefined && !cluster) {
+      try {
+        await assertDatabaseExists(url);
+      } catch (error) {
+        await Promise.all(this.started.map((processor) => processor.worker.close()));
+        throw error;
+      }
+    }
     for (const processor of this.started) {
       processor.worker.run().catch((error: unknown) => {
         this.logger.error(`The worker of ${processor.queue} stopped: ${String(error)}`);

@@ -222,3 +222,12 @@ export function redisErrorMessage(error: unknown): string {
     error instanceof Error ? (error as { lastNodeError?: unknown }).lastNodeError : undefined;
   return lastNodeError instanceof Error ? `${message} Last node error: ${lastNodeError.message}` : message;
 }
+
+/**
+ * Returns whether `error` is the reply to a SELECT of a database that the
+ * server does not have. ioredis only emits it as an 'error' event and then
+ * carries on in database 0.
+ */
+export function isMissingDatabaseError(error: Error): boolean {
+  return /DB index is out of range/i.test(error.message);
+}

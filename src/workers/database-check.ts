@@ -1,5 +1,5 @@
 import { redisUrlDatabase } from '../config/env-parsers';
-import { createDrainClient } from '../redis/redis-connections';
+import { createDrainClient, isMissingDatabaseError } from '../redis/redis-connections';
 
 /** Time allowed for the check. An unreachable Redis only skips it. */
 const CHECK_TIMEOUT_MS = 5_000;
@@ -31,7 +31,7 @@ export async function assertDatabaseExists(url: string): Promise<void> {
   const client = createDrainClient({ url, cluster: false }, CHECK_TIMEOUT_MS);
   let selectError: Error | undefined;
   client.on('error', (error: Error) => {
-    if (/DB index is out of range/i.test(error.message)) {
+    if (isMissingDatabaseError(error)) {
       selectError ??= error;
     }
   });

@@ -4,7 +4,12 @@ import { RedisConnection, type Processor } from 'bullmq';
 import type { AppConfig } from '../../config/app-config';
 import type { JobHandlerRegistry } from '../../queues/job-handler.registry';
 import type { QueueName } from '../../queues/queue-names';
-import { createDrainClient, redisErrorMessage, type DrainClient } from '../../redis/redis-connections';
+import {
+  createDrainClient,
+  isMissingDatabaseError,
+  redisErrorMessage,
+  type DrainClient,
+} from '../../redis/redis-connections';
 import { RedisUnavailableError } from '../drain.errors';
 import type { DrainResult, DrainStopReason, QueueDrainResult } from '../drain-result';
 import { DrainStop, type StopCause } from './drain-stop';
@@ -99,12 +104,10 @@ export class DrainRun {
   }
 
   private startTimers(): void {
-    const { maxDurationMs } = this.options;
-    const hardLimitMs = maxDurationMs + this.config.drain.abortGraceMs + SETTLE_ALLOWANCE_MS / 2;
-    this.timers.push(setTimeout(() => this.stop.request('maxDuration'), maxDurationMs));
-    this.abandonAfter(hardLimitMs, 'the call reached its hard limit of %d ms');
-    // A stop before the deadline (a shutdown) shortens the hard limit, so
-    // that a Redis that no longer replies cannot hold the process.
+    this.timers.push(setTimeout(() => this.stop.request('maxDuration'), this.options.maxDurationMs));
+    // The hard limit: the call gives up on Redis a grace period after any
+    // stop, the deadline's or an earlier shutdown's, so that a Redis that no
+    // longer replies cannot hold the call or the process.
     this.stop.signal.addEventListener(
       'abort',
       () =>
@@ -421,7 +424,7 @@ function describe(error: unknown): string {
 }
 
 function describeHandshakeError(error: Error): string {
-  if (/DB index is out of range/i.test(error.message)) {
+  if (isMissingDatabaseError(error)) {
     return `the database number in REDIS_URL does not exist on this server (${describe(error)})`;
   }
   return describe(error);

@@ -29,7 +29,7 @@ describe('drain deadline', () => {
 
   it('starts no job once the deadline has passed', async () => {
     // The long job occupies one slot past the deadline, so its abort marks when
-    // the deadline fired; the other slot keeps taking short jobs until then.
+    // the deadline fired. The other slot keeps taking short jobs until then.
     await fixture.queues.add('batch-jobs', 1, { workMs: 60_000 });
     await fixture.queues.add('batch-jobs', 20, { workMs: 100 });
 

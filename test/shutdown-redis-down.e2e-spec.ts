@@ -17,9 +17,9 @@ import { waitUntil } from './support/wait-until';
 const SHUTDOWN_GRACE_MS = 1_000;
 
 /**
- * Time that closing may take beyond the grace: 5 s to put jobs back and close
- * the workers, up to 2 s for ioredis to drop a connection to a server that
- * stopped responding, and 2 s of slack for a loaded machine.
+ * Time that closing may take beyond the grace. Putting jobs back and closing
+ * the workers may take 5 s, and ioredis up to 2 s more to drop a connection to
+ * a server that stopped responding. A loaded machine gets 2 s of slack.
  */
 const CLOSE_MARGIN_MS = 9_000;
 

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -6,6 +5,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 
 import { TestQueues } from './support/queues';
+import { countsBackTo, lowestCounts, openResources, type Counts } from './support/steady-state';
 import { createTestApp, TEST_TOKEN, type TestApp } from './support/test-app';
 import { uniquePrefix, useTestRedis, type TestRedis } from './support/test-redis';
 
@@ -25,26 +25,15 @@ const MAX_HEAP_GROWTH_PER_CALL_BYTES = 10_000;
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
-/** Samples taken for the footprint before the measured calls. */
-const BASELINE_SAMPLES = 20;
-const SAMPLE_INTERVAL_MS = 50;
 /** How long the footprint may take to fall back after the last call. */
 const SETTLE_TIMEOUT_MS = 30_000;
 
-interface Footprint {
+/** Heap, timers and sockets of this process, and Redis's client count. */
+interface Footprint extends Counts {
   readonly heapUsedBytes: number;
-  /** Active timers and TCP sockets of this process. */
   readonly timers: number;
   readonly sockets: number;
   readonly redisClients: number;
-}
-
-function exceeds(footprint: Footprint, baseline: Footprint): boolean {
-  return (
-    footprint.timers > baseline.timers ||
-    footprint.sockets > baseline.sockets ||
-    footprint.redisClients > baseline.redisClients
-  );
 }
 
 describe('1,000 sequential drain calls', () => {
@@ -92,63 +81,29 @@ describe('1,000 sequential drain calls', () => {
     }
   }
 
-  /** Heap after a full collection, this process's timers and sockets, and Redis's client count. */
+  /** Takes the footprint after two full garbage collections. */
   async function footprint(): Promise<Footprint> {
     collectGarbage();
     collectGarbage();
-    const resources = process.getActiveResourcesInfo();
     const info = await observer.info('clients');
     return {
       heapUsedBytes: process.memoryUsage().heapUsed,
-      timers: resources.filter((type) => type === 'Timeout').length,
-      sockets: resources.filter((type) => type === 'TCPSocketWrap').length,
+      ...openResources(),
       redisClients: Number(/connected_clients:(\d+)/.exec(info)?.[1]),
     };
-  }
-
-  /**
-   * Returns the lowest of each count over a series of samples. Jest may run
-   * test files in band, in this process, and its reporter's timers come and go
-   * while the samples are taken. The minimum is the steady state.
-   */
-  async function lowestFootprint(): Promise<Footprint> {
-    const samples: Footprint[] = [];
-    for (let sample = 0; sample < BASELINE_SAMPLES; sample += 1) {
-      samples.push(await footprint());
-      await sleep(SAMPLE_INTERVAL_MS);
-    }
-    const lowest = (count: (footprint: Footprint) => number): number => Math.min(...samples.map(count));
-    return {
-      heapUsedBytes: lowest((footprint) => footprint.heapUsedBytes),
-      timers: lowest((footprint) => footprint.timers),
-      sockets: lowest((footprint) => footprint.sockets),
-      redisClients: lowest((footprint) => footprint.redisClients),
-    };
-  }
-
-  /**
-   * Samples the footprint until no count is above `baseline`, or the settle
-   * timeout passes.
-   * A call that leaves a timer, socket or Redis client behind keeps the
-   * footprint above it, and the test's assertions name the count.
-   */
-  async function footprintBackTo(baseline: Footprint): Promise<Footprint> {
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-    let latest = await footprint();
-    while (exceeds(latest, baseline) && Date.now() < deadline) {
-      await sleep(SAMPLE_INTERVAL_MS);
-      latest = await footprint();
-    }
-    return latest;
   }
 
   it('keep memory, timers, sockets and Redis clients flat', async () => {
     await queues.add('dsar-jobs', WARM_UP_CALLS + MEASURED_CALLS);
     await drainOneJobEach(WARM_UP_CALLS);
-    const before = await lowestFootprint();
+    const before = await lowestCounts(footprint);
 
     await drainOneJobEach(MEASURED_CALLS);
-    const after = await footprintBackTo(before);
+    const after = await countsBackTo(
+      footprint,
+      { timers: before.timers, sockets: before.sockets, redisClients: before.redisClients },
+      SETTLE_TIMEOUT_MS,
+    );
 
     expect(await queues.counts('dsar-jobs')).toMatchObject({ completed: WARM_UP_CALLS + MEASURED_CALLS, wait: 0 });
     expect(after.timers).toBeLessThanOrEqual(before.timers);

@@ -7,7 +7,12 @@ import type { QueueProcessor } from '../src/workers/queue-processor';
 import { QUEUE_PROCESSORS } from '../src/workers/workers.lifecycle';
 import { JobEvents } from './support/job-events';
 import { TestQueues } from './support/queues';
-import { NON_ERROR_PREVIEWS, NON_ERROR_THROWS, RecordingHandlersModule } from './support/recording-handlers';
+import {
+  HandlerLog,
+  NON_ERROR_PREVIEWS,
+  NON_ERROR_THROWS,
+  RecordingHandlersModule,
+} from './support/recording-handlers';
 import { createTestApp, type TestApp } from './support/test-app';
 import { uniquePrefix, useTestRedis, type TestRedis } from './support/test-redis';
 import { waitUntil } from './support/wait-until';
@@ -133,6 +138,113 @@ describe('always-on workers and an abandoned job', () => {
       await events.close();
       await queues.close();
     }
+  });
+});
+
+describe('always-on workers and BullMQ job semantics', () => {
+  let redis: TestRedis;
+  let prefix: string;
+  let testApp: TestApp;
+  let queues: TestQueues;
+  let events: JobEvents;
+  let log: HandlerLog;
+
+  beforeAll(async () => {
+    redis = await useTestRedis();
+  });
+
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  beforeEach(async () => {
+    prefix = uniquePrefix();
+    queues = new TestQueues(redis.url, prefix);
+    events = await JobEvents.start(redis.url, prefix, 'batch-jobs');
+  });
+
+  afterEach(async () => {
+    await testApp.close();
+    await events.close();
+    await queues.close();
+  });
+
+  async function startWorkers(env: Record<string, string> = {}): Promise<void> {
+    testApp = await createTestApp(
+      { REDIS_URL: redis.url, QUEUE_KEY_PREFIX: prefix, WORKER_INPROCESS: '1', WORKER_QUEUES: 'batch-jobs', ...env },
+      { handlers: RecordingHandlersModule.forQueues(['batch-jobs']) },
+    );
+    log = testApp.app.get(HandlerLog);
+  }
+
+  it('retry a job with backoff', async () => {
+    await startWorkers();
+    const job = await queues
+      .get('batch-jobs')
+      .add('flaky', { failRuns: 2 }, { attempts: 3, backoff: { type: 'exponential', delay: 100 } });
+
+    await events.waitFor('completed', job);
+
+    const done = (await queues.get('batch-jobs').getJob(job.id!))!;
+    expect(done.attemptsMade).toBe(3);
+    expect(done.returnvalue).toEqual({ jobId: job.id, run: 3 });
+    expect(log.callsOf('batch-jobs', job.id!).map((call) => call.outcome)).toEqual(['failed', 'failed', 'completed']);
+    // Exponential backoff waits 100 ms before the second run and 200 ms before the third.
+    const [first, second, third] = log.callsOf('batch-jobs', job.id!);
+    expect(second!.startedAt - first!.finishedAt!).toBeGreaterThanOrEqual(100);
+    expect(third!.startedAt - second!.finishedAt!).toBeGreaterThanOrEqual(200);
+  });
+
+  it('fail a job after its last attempt', async () => {
+    await startWorkers();
+    const job = await queues.get('batch-jobs').add('fails', { fail: true }, { attempts: 2 });
+
+    await events.waitFor('failed', job);
+
+    const failed = (await queues.get('batch-jobs').getJob(job.id!))!;
+    expect(await failed.getState()).toBe('failed');
+    expect(failed.attemptsMade).toBe(2);
+    expect(log.callsOf('batch-jobs', job.id!)).toHaveLength(2);
+    expect(failed.failedReason).toMatch(/failed on purpose/);
+  });
+
+  it('honour removeOnFail', async () => {
+    await startWorkers();
+    const job = await queues.get('batch-jobs').add('fails', { fail: true }, { removeOnFail: true });
+
+    await events.waitFor('failed', job);
+
+    expect(log.callsOf('batch-jobs', job.id!)).toHaveLength(1);
+    expect(await queues.get('batch-jobs').getJob(job.id!)).toBeUndefined();
+    expect(await queues.counts('batch-jobs')).toMatchObject({ failed: 0, active: 0, wait: 0 });
+  });
+
+  it('fail a job past maxStalledCount', async () => {
+    const crashed = new Worker('batch-jobs', null, {
+      connection: { url: redis.url, maxRetriesPerRequest: null },
+      prefix,
+      lockDuration: 1_000,
+      autorun: false,
+    });
+    const job = await queues.get('batch-jobs').add('stalls', {});
+    expect((await crashed.getNextJob('crashed-consumer'))?.id).toBe(job.id);
+    await crashed.close(true);
+    // BullMQ's default maxStalledCount is 1, so a job that has stalled once
+    // already fails at its second stall instead of running again.
+    const client = new Redis(redis.url);
+    try {
+      await client.hset(`${prefix}:batch-jobs:${job.id}`, 'stc', 1);
+    } finally {
+      client.disconnect();
+    }
+
+    await startWorkers({ WORKER_STALLED_INTERVAL_MS: '5000' });
+    await events.waitFor('failed', job);
+
+    const failed = (await queues.get('batch-jobs').getJob(job.id!))!;
+    expect(await failed.getState()).toBe('failed');
+    expect(failed.failedReason).toMatch(/stalled more than allowable limit/);
+    expect(log.callsOf('batch-jobs', job.id!)).toHaveLength(0);
   });
 });
 

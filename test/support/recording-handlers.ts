@@ -18,6 +18,8 @@ export interface RecordedJobData {
   hangOnFirstRun?: boolean;
   /** Throw an error instead of returning a result. */
   fail?: boolean;
+  /** Number of first runs that throw an error before the job returns a result. */
+  failRuns?: number;
   /** Throw a value that is not an `Error` instead of returning a result. */
   throwNonError?: NonErrorThrow;
 }
@@ -139,7 +141,14 @@ export class RecordingHandler implements QueueJobHandler<RecordedJobData, Record
     const jobId = job.id ?? '';
     const call = this.log.started(this.queue, jobId);
     signal.addEventListener('abort', () => (call.abortedAt = Date.now()), { once: true });
-    const { workMs = 0, ignoreAbort = false, hangOnFirstRun = false, fail = false, throwNonError } = job.data;
+    const {
+      workMs = 0,
+      ignoreAbort = false,
+      hangOnFirstRun = false,
+      fail = false,
+      failRuns = 0,
+      throwNonError,
+    } = job.data;
     try {
       if (hangOnFirstRun && call.run === 1) {
         await this.log.hold(call);
@@ -150,7 +159,7 @@ export class RecordingHandler implements QueueJobHandler<RecordedJobData, Record
       this.log.finished(call, 'aborted');
       throw error;
     }
-    if (fail) {
+    if (fail || call.run <= failRuns) {
       this.log.finished(call, 'failed');
       throw new Error(`Job ${jobId} failed on purpose.`);
     }

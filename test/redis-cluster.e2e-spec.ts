@@ -196,6 +196,86 @@ describe('Redis Cluster', () => {
   });
 });
 
+describe('Redis Cluster with a password', () => {
+  const password = 'cluster-secret';
+  let cluster: RedisCluster;
+  let client: Cluster;
+  let prefix: string;
+  let queues: TestQueues;
+
+  beforeAll(async () => {
+    cluster = await RedisCluster.start(3, password);
+    client = cluster.client();
+  });
+
+  afterAll(async () => {
+    client?.disconnect();
+    await cluster?.stop();
+  });
+
+  beforeEach(async () => {
+    prefix = await clusterPrefix(cluster);
+    queues = new TestQueues(client, prefix);
+  });
+
+  afterEach(async () => {
+    await queues.close();
+  });
+
+  it('drains with the URL password on every node', async () => {
+    const testApp = await createTestApp({ REDIS_URL: cluster.url, REDIS_CLUSTER: '1', QUEUE_KEY_PREFIX: prefix });
+    try {
+      await addMixedJobs(queues);
+
+      const response = await drain(testApp).expect(200);
+      const idle = await drain(testApp).expect(200);
+
+      const result = response.body as DrainResult;
+      for (const queue of QUEUE_NAMES) {
+        expect(result.queues[queue]).toMatchObject({ processed: 2, remaining: 0, stoppedBy: 'idle' });
+      }
+      expect(result.queues['dsar-jobs']).toMatchObject({ failed: 1 });
+      // AUTH on the connection that reads the slot map and on the node's.
+      expect((idle.body as DrainResult).redisCommands).toBe(1 + CLUSTER_HANDSHAKE_COMMANDS + 2);
+      expect(JSON.stringify([response.body, idle.body])).not.toContain(password);
+    } finally {
+      await testApp.close();
+    }
+  });
+
+  it('runs always-on workers with the URL password', async () => {
+    const testApp = await createTestApp({
+      REDIS_URL: cluster.url,
+      REDIS_CLUSTER: '1',
+      QUEUE_KEY_PREFIX: prefix,
+      WORKER_INPROCESS: '1',
+    });
+    const events = await JobEvents.start(client, prefix, 'seed-jobs');
+    try {
+      const job = await queues.get('seed-jobs').add('new', { workMs: 0 });
+
+      await events.waitFor('completed', job);
+
+      expect(await queues.get('seed-jobs').getJobState(job.id!)).toBe('completed');
+    } finally {
+      await events.close();
+      await testApp.close();
+    }
+  });
+
+  it('answers 503 to a URL with a wrong password', async () => {
+    const url = cluster.url.replace(encodeURIComponent(password), 'wrong-password');
+    const testApp = await createTestApp({ REDIS_URL: url, REDIS_CLUSTER: '1', QUEUE_KEY_PREFIX: prefix });
+    try {
+      const response = await drain(testApp).expect(503);
+
+      expect(JSON.stringify(response.body)).not.toContain('wrong-password');
+    } finally {
+      await testApp.close();
+    }
+  });
+});
+
 describe('Redis Cluster whose nodes are all stopped', () => {
   let cluster: RedisCluster;
   let testApp: TestApp;

@@ -15,24 +15,34 @@ const run = promisify(execFile);
  * directory that `stop()` deletes.
  */
 export class RedisCluster {
-  private constructor(readonly nodes: readonly RedisServer[]) {}
+  private constructor(
+    readonly nodes: readonly RedisServer[],
+    private readonly password: string | undefined,
+  ) {}
 
   /** URL of the first node, the seed that the application is given. */
   get url(): string {
     return this.nodes[0]!.url;
   }
 
-  /** Starts `masters` nodes, assigns the slots and waits until every node reports `cluster_state:ok`. */
-  static async start(masters = 3): Promise<RedisCluster> {
+  /**
+   * Starts `masters` nodes, assigns the slots and waits until every node
+   * reports `cluster_state:ok`. With `password`, every node requires it.
+   */
+  static async start(masters = 3, password?: string): Promise<RedisCluster> {
     const ports = await freePorts(masters * 2);
     const nodes: RedisServer[] = [];
-    const cluster = new RedisCluster(nodes);
+    const cluster = new RedisCluster(nodes, password);
     try {
       for (let index = 0; index < masters; index += 1) {
-        nodes.push(await RedisServer.start({ clusterBusPort: ports[masters + index]! }, ports[index]));
+        nodes.push(await RedisServer.start({ clusterBusPort: ports[masters + index]!, password }, ports[index]));
       }
       const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
-      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+      const authentication = password === undefined ? [] : ['-a', password, '--no-auth-warning'];
+      await run('redis-cli', [
+        ...authentication,
+        ...['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+      ]);
       await cluster.waitUntilStateOk();
       return cluster;
     } catch (error) {
@@ -44,7 +54,7 @@ export class RedisCluster {
   /** Creates a client of the whole cluster for producers and checks, seeded with the first node. */
   client(): Cluster {
     return new Cluster([{ host: '127.0.0.1', port: this.nodes[0]!.port }], {
-      redisOptions: { maxRetriesPerRequest: null },
+      redisOptions: { maxRetriesPerRequest: null, password: this.password },
     });
   }
 

@@ -19,6 +19,8 @@ export const CronMessages = {
     'The connection to Redis was lost during the call. Jobs completed before that stay completed, and the others run in a later call. Retry later.',
   noTokenConfigured:
     'No drain token is configured: set DRAIN_QUEUES_TOKEN (or CRON_SECRET or CRON_TOKEN). Until then the drain endpoint rejects every request with 401.',
+  noRedisConfigured:
+    'REDIS_URL is not set: the drain endpoint answers 500 and readiness reports Redis as down. Set REDIS_URL to a redis:// or rediss:// URL and restart the process.',
   tokenSource: (variable: string) => `The drain endpoint accepts the token from ${variable}.`,
   previousTokenAccepted: (variable: string) =>
     `${variable} is set, so the drain endpoint also accepts the previous token. Remove it once every scheduler sends the new token.`,

@@ -19,7 +19,9 @@ describe(CronModule.name, () => {
   });
 
   function startWith(env: Record<string, string>): string {
-    new CronModule(loadAppConfig({ WORKER_INPROCESS: '0', ...env })).onModuleInit();
+    new CronModule(
+      loadAppConfig({ WORKER_INPROCESS: '0', REDIS_URL: 'redis://127.0.0.1:6379', ...env }),
+    ).onModuleInit();
     return [...logs.mock.calls, ...warnings.mock.calls].map(([message]) => String(message)).join('\n');
   }
 
@@ -48,6 +50,13 @@ describe(CronModule.name, () => {
       startWith({});
 
       expect(warnings).toHaveBeenCalledWith(expect.stringContaining('No drain token is configured'));
+    });
+
+    it('should warn when REDIS_URL is not set', () => {
+      startWith({ DRAIN_QUEUES_TOKEN: LONG_TOKEN, REDIS_URL: '' });
+
+      expect(warnings).toHaveBeenCalledTimes(1);
+      expect(warnings).toHaveBeenCalledWith(expect.stringContaining('REDIS_URL is not set'));
     });
 
     it('should warn about a short token without printing it', () => {

@@ -47,6 +47,9 @@ export class CronModule implements NestModule, OnModuleInit {
   }
 
   onModuleInit(): void {
+    if (this.config.redis.url === undefined) {
+      this.logger.warn(CronMessages.noRedisConfigured);
+    }
     const { token, tokenVariable, previousToken } = this.config.drain;
     if (token === undefined || tokenVariable === undefined) {
       this.logger.warn(CronMessages.noTokenConfigured);

@@ -23,7 +23,8 @@ interface RunningJob {
  * BullMQ's `WaitingError`, which BullMQ's worker treats as a job that has
  * already moved. A result that a put-back handler produces later is discarded.
  * A handler that throws something other than an `Error` fails its job with an
- * `Error` that shows the value.
+ * `Error` that shows the value. Each failed attempt is logged with the job's
+ * id and the error's message, never the job's data.
  */
 export class RunningJobs {
   private readonly logger = new Logger(RunningJobs.name);
@@ -109,7 +110,11 @@ export class RunningJobs {
         await this.putBack(job, token);
         throw new WaitingError();
       }
-      throw thrownValueAsError(error);
+      const failure = thrownValueAsError(error);
+      this.logger.warn(
+        `Job ${job.id} of ${this.queue} failed at attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}: ${failure.message}`,
+      );
+      throw failure;
     } finally {
       this.jobs.delete(key);
       if (this.jobs.size === 0) {

@@ -1,15 +1,10 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-
 import request from 'supertest';
 
 import { DrainService } from '../src/cron/drain.service';
 import { RedisUnavailableError } from '../src/cron/drain.errors';
 import { DRAIN_PATH, DrainFixture } from './support/drain-fixture';
 import { CommandRecorder, TestQueues } from './support/queues';
+import { createTestCertificate, type TestCertificate } from './support/certificate';
 import { RedisServer } from './support/redis-server';
 import { TEST_TOKEN } from './support/test-app';
 
@@ -175,22 +170,17 @@ describe('drain connection', () => {
   });
 
   describe('over TLS', () => {
-    let directory: string;
+    let certificate: TestCertificate;
     let server: RedisServer;
 
     beforeAll(async () => {
-      directory = await mkdtemp(join(tmpdir(), 'drain-tls-'));
-      const files = { certFile: join(directory, 'cert.pem'), keyFile: join(directory, 'key.pem') };
-      await promisify(execFile)('openssl', [
-        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
-        ...['-keyout', files.keyFile, '-out', files.certFile, '-days', '1', '-subj', '/CN=127.0.0.1'],
-      ]);
-      server = await RedisServer.start({ tls: { ...files, caFile: files.certFile } });
+      certificate = await createTestCertificate();
+      server = await RedisServer.start({ tls: certificate });
     });
 
     afterAll(async () => {
       await server.stop();
-      await rm(directory, { recursive: true, force: true });
+      await certificate.remove();
     });
 
     it('speaks TLS to a rediss:// URL and verifies the certificate', async () => {

@@ -204,7 +204,7 @@ describe('Redis Cluster with a password', () => {
   let queues: TestQueues;
 
   beforeAll(async () => {
-    cluster = await RedisCluster.start(3, password);
+    cluster = await RedisCluster.start(3, { password });
     client = cluster.client();
   });
 

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 
 import { AppConfig } from '../config/app-config';
-import { createDrainClient, redisErrorMessage } from '../redis/redis-connections';
+import { connectionFailure, createDrainClient } from '../redis/redis-connections';
 
 /** Time allowed for connecting to Redis and receiving PONG. */
 const READY_CHECK_TIMEOUT_MS = 3_000;
@@ -51,14 +51,12 @@ export class RedisHealthIndicator {
     } catch (error) {
       // The cause stays in the server log: the readiness body is public and
       // must not reveal the Redis host.
-      this.logger.warn(`Readiness check failed: Redis did not respond to PING: ${describe(connectionError ?? error)}`);
+      this.logger.warn(
+        `Readiness check failed: Redis did not respond to PING: ${connectionFailure(client, connectionError ?? error)}`,
+      );
       throw new Error('Redis did not respond to PING.', { cause: error });
     } finally {
       client.disconnect();
     }
   }
-}
-
-function describe(error: unknown): string {
-  return redisErrorMessage(error);
 }

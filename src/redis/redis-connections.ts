@@ -80,6 +80,7 @@ function drainNodeOptions(connectTimeoutMs: number) {
  */
 export class CountingCluster extends Cluster {
   private sentCommands = 0;
+  private firstNodeError: Error | undefined;
 
   constructor(startupNodes: ClusterNode[], options: ClusterClientOptions) {
     super(startupNodes, options);
@@ -90,7 +91,19 @@ export class CountingCluster extends Cluster {
     return this.sentCommands;
   }
 
+  /**
+   * The first error of a node's own connection, such as an untrusted TLS
+   * certificate. ioredis reports it for the cluster only as "Connection is
+   * closed.".
+   */
+  get nodeError(): Error | undefined {
+    return this.firstNodeError;
+  }
+
   private countCommandsOf(node: Redis): void {
+    node.on('error', (error: Error) => {
+      this.firstNodeError ??= error;
+    });
     const sendCommand = node.sendCommand.bind(node);
     node.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
       // A node keeps commands in its offline queue until its socket is open,
@@ -209,6 +222,19 @@ export function clusterNodeCredentials(url: string): Pick<RedisOptions, 'usernam
     ...(password === '' ? {} : { password: decodeURIComponent(password) }),
     ...(protocol === 'rediss:' ? { tls: {} } : {}),
   };
+}
+
+/**
+ * Returns why a drain client failed: the message of `error`, and for a
+ * cluster the first error of a node's connection when the message lacks it.
+ */
+export function connectionFailure(client: DrainClient, error: unknown): string {
+  const message = redisErrorMessage(error);
+  const nodeError = client instanceof CountingCluster ? client.nodeError : undefined;
+  if (nodeError === undefined || message.includes(nodeError.message)) {
+    return message;
+  }
+  return `${message} First node error: ${nodeError.message}`;
 }
 
 /**

@@ -5,14 +5,14 @@ import { QUEUE_NAMES, type QueueName } from '../../src/queues/queue-names';
 
 /**
  * Producers for the five queues under one key prefix, as a backend would add
- * jobs: on the server of a URL, or over a Redis Cluster client, which the
- * caller closes.
+ * jobs: on the server of a URL, or over an ioredis client of a server or a
+ * cluster, which the caller closes.
  */
 export class TestQueues {
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
-    private readonly redis: string | Cluster,
+    private readonly redis: string | Redis | Cluster,
     readonly prefix: string,
   ) {}
 

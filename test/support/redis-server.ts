@@ -106,6 +106,10 @@ export class RedisServer {
     } else {
       args.push('--port', '0', '--tls-port', String(this.port), '--tls-auth-clients', 'no');
       args.push('--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile);
+      if (clusterBusPort !== undefined) {
+        // The cluster bus uses TLS too, and CLUSTER SLOTS then returns the TLS ports.
+        args.push('--tls-cluster', 'yes');
+      }
     }
     if (password !== undefined) {
       args.push('--requirepass', password);

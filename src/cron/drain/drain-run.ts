@@ -5,6 +5,7 @@ import type { AppConfig } from '../../config/app-config';
 import type { JobHandlerRegistry } from '../../queues/job-handler.registry';
 import type { QueueName } from '../../queues/queue-names';
 import {
+  connectionFailure,
   createDrainClient,
   isMissingDatabaseError,
   redisErrorMessage,
@@ -163,7 +164,9 @@ export class DrainRun {
     try {
       await client.connect();
     } catch (error) {
-      throw new RedisUnavailableError(this.abandonReason ?? describe(connectionError ?? error));
+      throw new RedisUnavailableError(
+        this.abandonReason ?? connectionFailure(client, connectionError ?? error).replace(/\.$/, ''),
+      );
     }
     // ioredis reports a failed SELECT only through 'error' and then carries
     // on in database 0, where the call would consume another backend's jobs.

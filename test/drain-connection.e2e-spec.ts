@@ -1,5 +1,6 @@
 import request from 'supertest';
 
+import { CronMessages } from '../src/cron/cron.messages';
 import { DrainService } from '../src/cron/drain.service';
 import { RedisUnavailableError } from '../src/cron/drain.errors';
 import { DRAIN_PATH, DrainFixture } from './support/drain-fixture';
@@ -156,6 +157,21 @@ describe('drain connection', () => {
 
       expect(JSON.stringify(response.body)).not.toContain('wrong-password');
       expect(response.headers['retry-after']).toBeDefined();
+    });
+
+    it('answers 503 when the URL has no password', async () => {
+      const urlWithoutPassword = server.url.replace(`:${password}@`, '');
+      const drain = await start(urlWithoutPassword, server.url);
+
+      const response = await request(drain.testApp.app.getHttpServer())
+        .post(DRAIN_PATH)
+        .set('Authorization', `Bearer ${TEST_TOKEN}`)
+        .expect(503);
+
+      expect(response.body.message).toBe(CronMessages.redisUnavailable);
+      await expect(drain.testApp.app.get(DrainService).drain()).rejects.toMatchObject({
+        reason: expect.stringContaining('the server requires a password'),
+      });
     });
 
     it('names the rejected password as the cause, without the password', async () => {

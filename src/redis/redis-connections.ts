@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, ReplyError, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { RedisOptions as BullMqRedisOptions } from 'bullmq';
 
 /** Location of Redis: a URL, and whether it names a seed node of a Redis Cluster. */
@@ -247,6 +247,28 @@ export function redisErrorMessage(error: unknown): string {
   const lastNodeError: unknown =
     error instanceof Error ? (error as { lastNodeError?: unknown }).lastNodeError : undefined;
   return lastNodeError instanceof Error ? `${message} Last node error: ${lastNodeError.message}` : message;
+}
+
+/** Error replies of a server that refuses commands because of its own state or the client's rights. */
+const REFUSAL_REPLY = /^(NOPERM|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|OOM|MISCONF)\b/;
+
+/**
+ * Returns why the server refused a command because the client has not logged
+ * in or lacks the rights, or because of the server's own state (loading,
+ * read-only, out of memory), or `undefined` for any other error. When a client
+ * that has not logged in sends a command with many arguments, such as the
+ * probe, Redis 7 replies "Protocol error: unauthenticated multibulk length"
+ * instead of NOAUTH.
+ */
+export function serverRefusal(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !(error instanceof ReplyError)) {
+    return undefined;
+  }
+  const message = error.message.replace(/\.$/, '');
+  if (/^NOAUTH\b|unauthenticated/.test(message)) {
+    return `${message} (the server requires a password: put it in REDIS_URL)`;
+  }
+  return REFUSAL_REPLY.test(message) ? message : undefined;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   createDrainClient,
   isMissingDatabaseError,
   redisErrorMessage,
+  serverRefusal,
   type DrainClient,
 } from '../../redis/redis-connections';
 import { RedisUnavailableError } from '../drain.errors';
@@ -90,9 +91,7 @@ export class DrainRun {
     try {
       const answerTimer = this.abandonAfter(this.connectTimeoutMs(), 'Redis did not answer within %d ms');
       const client = await this.connect();
-      const probes = await this.guard(
-        probeQueues(client, this.config.redis.keyPrefix, this.options.queues, Date.now()),
-      );
+      const probes = await this.firstProbe(client);
       clearTimeout(answerTimer);
       const plans = this.options.queues.map((queue) => this.plan(queue, probes.get(queue)!));
       const reports = await this.consumeAll(client, plans);
@@ -178,6 +177,23 @@ export class DrainRun {
       this.stop.request('connectionLost');
     });
     return client;
+  }
+
+  /**
+   * Probes the requested queues. A server that refuses the probe, because the
+   * URL lacks the password or the server is loading or read-only, makes Redis
+   * unavailable for this call.
+   */
+  private async firstProbe(client: DrainClient): Promise<Map<QueueName, QueueProbe>> {
+    try {
+      return await this.guard(probeQueues(client, this.config.redis.keyPrefix, this.options.queues, Date.now()));
+    } catch (error) {
+      const refusal = serverRefusal(error);
+      if (refusal !== undefined) {
+        throw new RedisUnavailableError(refusal);
+      }
+      throw error;
+    }
   }
 
   private plan(queue: QueueName, probe: QueueProbe): QueuePlan {

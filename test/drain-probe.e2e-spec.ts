@@ -138,6 +138,25 @@ describe('drain probe', () => {
     });
   });
 
+  describe('when a queue is paused during the call', () => {
+    beforeEach(async () => {
+      fixture = await DrainFixture.start(redis.url);
+    });
+
+    it('reports it as paused with its jobs remaining', async () => {
+      await fixture.queues.add('batch-jobs', 4, { workMs: 200 });
+      const queue = fixture.queues.get('batch-jobs');
+      const paused = fixture.log.waitForStart((call) => call.queue === 'batch-jobs').then(() => queue.pause());
+
+      const result = await fixture.drain();
+      await paused;
+
+      expect(result.queues['batch-jobs']).toMatchObject({ processed: 1, stoppedBy: 'paused', remaining: 3 });
+      expect(result.queues['batch-jobs']?.idleAt).toBeNull();
+      expect(await queue.getWaitingCount()).toBe(3);
+    });
+  });
+
   describe('with handlers for some queues only', () => {
     beforeEach(async () => {
       fixture = await DrainFixture.start(redis.url, { handledQueues: ['batch-jobs', 'dsar-jobs'] });

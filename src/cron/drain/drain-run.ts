@@ -364,10 +364,22 @@ export class DrainRun {
           return { processed: 0, failed: 0, idleAt: null, stoppedBy, ...waitingState };
         }
         const { outcome } = report;
+        const idleAt = outcome.idleSince === null ? null : outcome.idleSince - startedAt;
+        // BullMQ hands out no job once a queue is paused, so a queue paused
+        // during the call looks idle to its consumer.
+        if (outcome.stoppedBy === 'idle' && probe.paused) {
+          return {
+            processed: outcome.processed,
+            failed: outcome.failed,
+            idleAt: remaining === 0 ? idleAt : null,
+            stoppedBy: 'paused',
+            ...waitingState,
+          };
+        }
         return {
           processed: outcome.processed,
           failed: outcome.failed,
-          idleAt: outcome.idleSince === null ? null : outcome.idleSince - startedAt,
+          idleAt,
           stoppedBy: outcome.stoppedBy,
           ...waitingState,
         };

@@ -1,7 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 
 import { AppModule } from './app.module';
-import { DrainCommandModule } from './cli';
+import { DrainCommandModule } from './drain-command';
 import { loadAppConfig } from './config/load-app-config';
 import { JobHandlersModule } from './job-handlers.module';
 import { StandaloneWorkerModule } from './workers/standalone-worker.module';

@@ -1,4 +1,4 @@
-import { EXIT_CODES, parseCommandLine } from './cli';
+import { EXIT_CODES, parseCommandLine } from './drain-command';
 
 /** Returns what `action` throws; fails the test when it throws nothing. */
 function thrownBy(action: () => unknown): Error & { exitCode?: number } {

@@ -59,10 +59,19 @@ export function parseQueueList(value: string): QueueName[] {
  */
 export function parseConcurrency(value: string, queues: readonly QueueName[]): Record<QueueName, number> {
   const entries = splitList(value);
+  if (entries.length === 0) {
+    throw new InvalidValueError('a number or a list such as "2,batch-jobs=8" (got an empty list)');
+  }
   const perQueue = new Map<QueueName, number>();
   let fallback: number | undefined;
   for (const entry of entries) {
-    const [name, count] = entry.includes('=') ? entry.split('=', 2) : [undefined, entry];
+    const parts = entry.split('=');
+    if (parts.length > 2) {
+      throw new InvalidValueError(
+        `a number or a list such as "2,batch-jobs=8" with one "=" per queue (got "${entry}")`,
+      );
+    }
+    const [name, count] = parts.length === 2 ? parts : [undefined, entry];
     const concurrency = parseConcurrencyCount(count ?? '');
     if (name === undefined) {
       if (fallback !== undefined) {

@@ -56,7 +56,9 @@ export class EnvironmentVariables {
 
   @IsOptional()
   @Parses((value) => {
-    if (value.includes(':') || /\s/.test(value)) {
+    // Surrounding whitespace, such as the \r of a CRLF .env file, is trimmed as for the other variables.
+    const prefix = value.trim();
+    if (prefix.includes(':') || /\s/.test(prefix)) {
       throw new InvalidValueError('a key prefix without colons or spaces, such as bull or {bull}');
     }
   })

@@ -247,8 +247,22 @@ describe(loadAppConfig.name, () => {
     it.each([
       ['2,batch-jobs=8,batch-jobs=9', '"batch-jobs" is repeated'],
       ['2,3', 'with one default (got two)'],
+      ['batch-jobs=8=9', 'with one "=" per queue (got "batch-jobs=8=9")'],
+      [',', 'got an empty list'],
     ])('rejects %s', (value, reason) => {
       expect(problemsOf({ REDIS_URL, QUEUE_CONCURRENCY: value })).toEqual([expect.stringContaining(reason)]);
+    });
+  });
+
+  describe('QUEUE_KEY_PREFIX', () => {
+    it('accepts the carriage return of a CRLF .env file', () => {
+      expect(loadAppConfig({ REDIS_URL, QUEUE_KEY_PREFIX: 'jobs\r' }).redis.keyPrefix).toBe('jobs');
+    });
+
+    it.each(['app:jobs', 'app jobs'])('rejects %s', (value) => {
+      expect(problemsOf({ REDIS_URL, QUEUE_KEY_PREFIX: value })).toEqual([
+        expect.stringContaining('QUEUE_KEY_PREFIX must be a key prefix without colons or spaces'),
+      ]);
     });
   });
 

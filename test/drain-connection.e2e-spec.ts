@@ -91,6 +91,16 @@ describe('drain connection', () => {
       expect(result.redisCommands).toBe(recorder!.count);
     });
 
+    it('hints at TLS when a rediss:// URL gets no answer', async () => {
+      // The drain fixture uses its URL for its producers too, so it gets the
+      // plain URL and the service is given the rediss:// one.
+      fixture = await DrainFixture.start(server.url, { env: { REDIS_URL: server.url.replace('redis:', 'rediss:') } });
+
+      const drain = fixture.testApp.app.get(DrainService).drain({ maxDurationMs: 200 });
+
+      await expect(drain).rejects.toMatchObject({ reason: expect.stringContaining('REDIS_URL asks for TLS') });
+    });
+
     it('answers 503 when the database in the URL does not exist', async () => {
       fixture = await DrainFixture.start(`${server.url}/16`);
       const producers = new TestQueues(server.url, fixture.prefix);

@@ -89,7 +89,10 @@ export class DrainRun {
     const startedAt = Date.now();
     this.startTimers();
     try {
-      const answerTimer = this.abandonAfter(this.connectTimeoutMs(), 'Redis did not answer within %d ms');
+      const answerTimer = this.abandonAfter(
+        this.connectTimeoutMs(),
+        `Redis did not answer within %d ms${this.tlsHint()}`,
+      );
       const client = await this.connect();
       const probes = await this.firstProbe(client);
       clearTimeout(answerTimer);
@@ -135,6 +138,16 @@ export class DrainRun {
     }, delayMs);
     this.timers.push(timer);
     return timer;
+  }
+
+  /**
+   * Returns a hint for a `rediss://` URL that gets no answer: a server without
+   * TLS never completes the TLS handshake, so the call can only time out.
+   */
+  private tlsHint(): string {
+    return this.redisUrl.startsWith('rediss:')
+      ? ' (REDIS_URL asks for TLS: check that the server serves TLS on this port, or use redis://)'
+      : '';
   }
 
   /** Bound for opening the connection, its handshake and the first reply, within the call's hard limit. */

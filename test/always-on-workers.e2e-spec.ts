@@ -195,6 +195,31 @@ describe('always-on workers and BullMQ job semantics', () => {
     expect(third!.startedAt - second!.finishedAt!).toBeGreaterThanOrEqual(200);
   });
 
+  it("retry under the handler's own backoff type", async () => {
+    await startWorkers();
+    const job = await queues
+      .get('batch-jobs')
+      .add('flaky', { failRuns: 1 }, { attempts: 2, backoff: { type: 'instant' } });
+
+    await events.waitFor('completed', job);
+
+    expect(log.callsOf('batch-jobs', job.id!).map((call) => call.outcome)).toEqual(['failed', 'completed']);
+  });
+
+  it('fail a job whose backoff returns -1', async () => {
+    await startWorkers();
+    const job = await queues
+      .get('batch-jobs')
+      .add('unknown', { fail: true }, { attempts: 3, backoff: { type: 'unknown' } });
+
+    await events.waitFor('failed', job);
+
+    const failed = (await queues.get('batch-jobs').getJob(job.id!))!;
+    expect(await failed.getState()).toBe('failed');
+    expect(failed.attemptsMade).toBe(1);
+    expect(failed.failedReason).toMatch(/failed on purpose/);
+  });
+
   it('fail a job after its last attempt', async () => {
     await startWorkers();
     const job = await queues.get('batch-jobs').add('fails', { fail: true }, { attempts: 2 });

@@ -192,6 +192,16 @@ describe('drain consumption', () => {
       expect(job?.failedReason).toMatch(/failed on purpose/);
     });
 
+    it("retries under the handler's own backoff type", async () => {
+      await fixture!.queues.add('batch-jobs', 1, { fail: true }, { attempts: 3, backoff: { type: 'minutes' } });
+
+      const result = await fixture!.drain();
+
+      expect(result.queues['batch-jobs']).toMatchObject({ processed: 0, failed: 1, delayed: 1, remaining: 0 });
+      expect(result.queues['batch-jobs']?.nextDueInMs).toBeGreaterThan(50_000);
+      expect(await fixture!.queues.counts('batch-jobs')).toMatchObject({ active: 0, delayed: 1 });
+    });
+
     it.each(NON_ERROR_THROWS)('fails a job that throws a non-Error (%s)', async (kind) => {
       await fixture!.queues.add('batch-jobs', 1, { throwNonError: kind });
       await fixture!.queues.add('batch-jobs', 1);

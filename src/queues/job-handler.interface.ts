@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import type { BackoffStrategy, Job } from 'bullmq';
 
 /**
  * Processes the jobs of one queue. The same instance serves both modes: the
@@ -15,4 +15,13 @@ export interface QueueJobHandler<DataType = unknown, ResultType = unknown> {
    * throw; the job is then put back in its queue instead of failing.
    */
   handle(job: Job<DataType, ResultType>, signal: AbortSignal): Promise<ResultType>;
+
+  /**
+   * Optional. Returns the delay in milliseconds before the next attempt of a
+   * failed job whose `backoff` option names a type of its own, such as
+   * `{ type: 'jitter' }`, or -1 to fail the job without a retry. BullMQ's
+   * `fixed` and `exponential` types never reach it. Without it, a job with a
+   * type of its own is failed at its first failed attempt.
+   */
+  backoff?(...args: Parameters<BackoffStrategy>): ReturnType<BackoffStrategy>;
 }

@@ -2,6 +2,7 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, type Type } from '@nestjs/common';
 import type { Job, WorkerOptions } from 'bullmq';
 
+import { jobBackoff } from '../queues/job-backoff';
 import { JobHandlerRegistry } from '../queues/job-handler.registry';
 import type { QueueName } from '../queues/queue-names';
 import { RunningJobs } from '../queues/running-jobs';
@@ -58,12 +59,18 @@ export function createQueueProcessor(
   queue: QueueName,
   options: Omit<WorkerOptions, 'connection'>,
 ): Type<QueueProcessor> {
-  @Processor(queue, options)
+  // The decorator's options exist before the registry, which Nest injects into
+  // the single instance of the class.
+  let registry: JobHandlerRegistry | undefined;
+  const backoffStrategy = jobBackoff(queue, () => registry?.get(queue));
+
+  @Processor(queue, { ...options, settings: { ...options.settings, backoffStrategy } })
   class ConfiguredQueueProcessor extends QueueProcessor {
     readonly queue = queue;
 
-    constructor(@Inject(JobHandlerRegistry) registry: JobHandlerRegistry) {
-      super(registry);
+    constructor(@Inject(JobHandlerRegistry) injectedRegistry: JobHandlerRegistry) {
+      super(injectedRegistry);
+      registry = injectedRegistry;
     }
   }
   Object.defineProperty(ConfiguredQueueProcessor, 'name', { value: `QueueProcessor(${queue})` });

@@ -170,6 +170,14 @@ export class RecordingHandler implements QueueJobHandler<RecordedJobData, Record
     this.log.finished(call, 'completed');
     return { jobId, run: call.run };
   }
+
+  /** Serves two backoff types of its own: `minutes`, a minute per attempt made, and `instant`, no delay. */
+  backoff(attemptsMade: number, type?: string): number {
+    if (type === 'minutes') {
+      return attemptsMade * 60_000;
+    }
+    return type === 'instant' ? 0 : -1;
+  }
 }
 
 /** Throws, or rejects with, a value that is not an `Error`. */

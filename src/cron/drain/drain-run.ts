@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { RedisConnection, type Processor } from 'bullmq';
 
 import type { AppConfig } from '../../config/app-config';
+import { jobBackoff } from '../../queues/job-backoff';
 import type { JobHandlerRegistry } from '../../queues/job-handler.registry';
 import type { QueueName } from '../../queues/queue-names';
 import {
@@ -247,6 +248,7 @@ export class DrainRun {
         keyPrefix: this.config.redis.keyPrefix,
         concurrency: this.config.queues.concurrency[queue],
         lockDurationMs: this.config.queues.lockDurationMs,
+        backoffStrategy: jobBackoff(queue, () => this.registry.get(queue)),
         onFetch,
       });
       worker.on('error', (error: Error) =>

@@ -4,6 +4,7 @@ import {
   RedisQueueBackend,
   Worker,
   type BackendFactory,
+  type BackoffStrategy,
   type Job,
   type JobJson,
   type Processor,
@@ -16,6 +17,8 @@ export interface DrainWorkerOptions {
   readonly keyPrefix: string;
   readonly concurrency: number;
   readonly lockDurationMs: number;
+  /** Strategy for the custom backoff types of the queue's jobs. */
+  readonly backoffStrategy: BackoffStrategy;
   /**
    * Called whenever BullMQ hands over the result of a fetch for a slot's
    * token: with `true` when it brought a job. Completing a job without asking
@@ -79,6 +82,7 @@ export class DrainWorker extends Worker<unknown, unknown, string, RedisQueueBack
         autorun: false,
         concurrency: options.concurrency,
         lockDuration: options.lockDurationMs,
+        settings: { backoffStrategy: options.backoffStrategy },
         skipVersionCheck: true,
         name: 'cron-drain',
       },

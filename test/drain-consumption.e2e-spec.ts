@@ -202,6 +202,15 @@ describe('drain consumption', () => {
       expect(await fixture!.queues.counts('batch-jobs')).toMatchObject({ active: 0, delayed: 1 });
     });
 
+    it('fails a job whose backoff method throws', async () => {
+      await fixture!.queues.add('batch-jobs', 1, { fail: true }, { attempts: 3, backoff: { type: 'throws' } });
+
+      const result = await fixture!.drain();
+
+      expect(result.queues['batch-jobs']).toMatchObject({ processed: 0, failed: 1, remaining: 0, delayed: 0 });
+      expect(await fixture!.queues.counts('batch-jobs')).toMatchObject({ active: 0, failed: 1 });
+    });
+
     it.each(NON_ERROR_THROWS)('fails a job that throws a non-Error (%s)', async (kind) => {
       await fixture!.queues.add('batch-jobs', 1, { throwNonError: kind });
       await fixture!.queues.add('batch-jobs', 1);

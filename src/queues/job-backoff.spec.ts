@@ -39,4 +39,25 @@ describe(jobBackoff.name, () => {
     expect(warn).toHaveBeenCalledTimes(1);
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('Job 9 of batch-jobs names the backoff type "jitter"'));
   });
+
+  it.each([
+    ['a string', () => 'abc'],
+    ['Infinity', () => Number.POSITIVE_INFINITY],
+    ['NaN', () => Number.NaN],
+    ['a negative delay', () => -5_000],
+    [
+      'a throw',
+      () => {
+        throw new Error('backoff exploded');
+      },
+    ],
+    ['a rejection', () => Promise.reject(new Error('backoff exploded'))],
+  ])('fails the job on %s', async (_, backoff) => {
+    const handler = { handle: () => Promise.resolve(undefined), backoff } as unknown as QueueJobHandler;
+
+    const strategy = jobBackoff('batch-jobs', () => handler);
+
+    expect(await strategy(1, 'jitter', error, job)).toBe(-1);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('Job 9 of batch-jobs fails without a retry'));
+  });
 });

@@ -8,19 +8,34 @@ const logger = new Logger('JobBackoff');
 /**
  * Returns the backoff strategy that both modes give BullMQ's worker of
  * `queue`: the `backoff` method of the queue's handler, found through
- * `handlerOf` when a job needs it. A job whose backoff type the handler does
- * not serve is failed, with a warning, because BullMQ leaves a job active
- * until its lock expires when its strategy is unknown.
+ * `handlerOf` when a job needs it. A job fails without a retry, with a
+ * warning, when the handler has no such method, when the method throws, or
+ * when it returns anything but a finite delay of 0 or more or -1. BullMQ
+ * would otherwise leave the job active until its lock expired, or lose it.
  */
 export function jobBackoff(queue: string, handlerOf: () => QueueJobHandler | undefined): BackoffStrategy {
-  return (attemptsMade, type, error, job) => {
+  return async (attemptsMade, type, error, job) => {
+    const jobName = `Job ${job?.id ?? '(unknown)'} of ${queue}`;
     const handler = handlerOf();
-    if (handler?.backoff !== undefined) {
-      return handler.backoff(attemptsMade, type, error, job);
+    if (handler?.backoff === undefined) {
+      logger.warn(
+        `${jobName} names the backoff type "${type ?? ''}", which BullMQ does not know, so it fails without a retry. Add a backoff() method to the job handler of ${queue}, or use the fixed or exponential type.`,
+      );
+      return -1;
     }
-    logger.warn(
-      `Job ${job?.id ?? '(unknown)'} of ${queue} names the backoff type "${type ?? ''}", which BullMQ does not know, so it fails without a retry. Add a backoff() method to the job handler of ${queue}, or use the fixed or exponential type.`,
-    );
+    try {
+      const delay: unknown = await handler.backoff(attemptsMade, type, error, job);
+      if (typeof delay === 'number' && Number.isFinite(delay) && (delay >= 0 || delay === -1)) {
+        return delay;
+      }
+      logger.warn(
+        `${jobName} fails without a retry: the backoff() method of its handler returned ${String(delay)} for the type "${type ?? ''}". Return a delay in milliseconds of 0 or more, or -1.`,
+      );
+    } catch (backoffError) {
+      logger.warn(
+        `${jobName} fails without a retry: the backoff() method of its handler threw for the type "${type ?? ''}": ${String(backoffError)}`,
+      );
+    }
     return -1;
   };
 }

@@ -171,10 +171,16 @@ export class RecordingHandler implements QueueJobHandler<RecordedJobData, Record
     return { jobId, run: call.run };
   }
 
-  /** Serves two backoff types of its own: `minutes`, a minute per attempt made, and `instant`, no delay. */
+  /**
+   * Serves backoff types of its own: `minutes`, a minute per attempt made,
+   * `instant`, no delay, and `throws`, which throws as a broken strategy would.
+   */
   backoff(attemptsMade: number, type?: string): number {
     if (type === 'minutes') {
       return attemptsMade * 60_000;
+    }
+    if (type === 'throws') {
+      throw new Error('The backoff strategy failed on purpose.');
     }
     return type === 'instant' ? 0 : -1;
   }

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import request from 'supertest';
 
 import { CronMessages } from '../src/cron/cron.messages';
@@ -8,6 +9,7 @@ import { CommandRecorder, TestQueues } from './support/queues';
 import { createTestCertificate, type TestCertificate } from './support/certificate';
 import { RedisServer } from './support/redis-server';
 import { TEST_TOKEN } from './support/test-app';
+import { waitUntil } from './support/wait-until';
 
 /** Commands that a trimmed handshake never sends unless the URL asks for them. */
 const HANDSHAKE_COMMANDS = ['hello', 'info', 'client', 'select', 'ping', 'auth', 'quit'];
@@ -117,6 +119,48 @@ describe('drain connection', () => {
       } finally {
         await producers.close();
       }
+    });
+  });
+
+  describe('on a read-only replica', () => {
+    let primary: RedisServer;
+    let replica: RedisServer;
+
+    beforeAll(async () => {
+      primary = await RedisServer.start();
+      replica = await RedisServer.start();
+      const client = new Redis(replica.url);
+      try {
+        await client.replicaof('127.0.0.1', primary.port);
+      } finally {
+        client.disconnect();
+      }
+    });
+
+    afterAll(async () => {
+      await replica.stop();
+      await primary.stop();
+    });
+
+    it('answers 503 when the replica refuses to take a job', async () => {
+      // The producers write to the primary; the service is given the replica.
+      fixture = await DrainFixture.start(primary.url, { env: { REDIS_URL: replica.url } });
+      await fixture.queues.add('batch-jobs', 2);
+      const replicaClient = new Redis(replica.url);
+      try {
+        await waitUntil(
+          async () => (await replicaClient.llen(`${fixture!.prefix}:batch-jobs:wait`)) === 2,
+          'the replica has the jobs',
+        );
+      } finally {
+        replicaClient.disconnect();
+      }
+
+      const drain = fixture.testApp.app.get(DrainService).drain({ queues: ['batch-jobs'] });
+
+      await expect(drain).rejects.toBeInstanceOf(RedisUnavailableError);
+      await expect(drain).rejects.toMatchObject({ reason: expect.stringMatching(/^READONLY/) });
+      expect(await fixture.queues.counts('batch-jobs')).toMatchObject({ wait: 2, active: 0 });
     });
   });
 

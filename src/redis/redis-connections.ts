@@ -250,7 +250,8 @@ export function redisErrorMessage(error: unknown): string {
 }
 
 /** Error replies of a server that refuses commands because of its own state or the client's rights. */
-const REFUSAL_REPLY = /^(NOPERM|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|OOM|MISCONF)\b/;
+const REFUSAL_REPLY =
+  /^(NOPERM|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|OOM|MISCONF)\b|user executing the script can't run this command/;
 
 /**
  * Returns why the server refused a command because the client has not logged

@@ -71,6 +71,10 @@ export class DrainRun {
   /** Reason for disconnecting, set when a timer made the call give up on Redis. */
   private abandonReason: string | undefined;
   private closed = false;
+  /** Whether Redis has replied to the first probe. */
+  private answered = false;
+  /** Reason of the server's refusal to let a queue be consumed, such as a read-only replica's. */
+  private refusal: string | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -90,16 +94,17 @@ export class DrainRun {
     const startedAt = Date.now();
     this.startTimers();
     try {
-      const answerTimer = this.abandonAfter(
-        this.connectTimeoutMs(),
-        `Redis did not answer within %d ms${this.tlsHint()}`,
-      );
+      const answerTimer = this.abandonAfter(this.connectTimeoutMs(), 'Redis did not answer within %d ms');
       const client = await this.connect();
       const probes = await this.firstProbe(client);
       clearTimeout(answerTimer);
+      this.answered = true;
       const plans = this.options.queues.map((queue) => this.plan(queue, probes.get(queue)!));
       const reports = await this.consumeAll(client, plans);
       this.throwIfConnectionLost();
+      if (this.refusal !== undefined) {
+        throw new RedisUnavailableError(this.refusal);
+      }
       const finalProbes = await this.probeConsumedQueues(client, reports);
       return this.summarise(startedAt, reports, finalProbes, client.commandCount);
     } finally {
@@ -134,7 +139,7 @@ export class DrainRun {
       return undefined;
     }
     const timer = setTimeout(() => {
-      this.abandonReason ??= reason.replace('%d', String(delayMs));
+      this.abandonReason ??= reason.replace('%d', String(delayMs)) + (this.answered ? '' : this.tlsHint());
       this.client?.disconnect();
     }, delayMs);
     this.timers.push(timer);
@@ -142,7 +147,7 @@ export class DrainRun {
   }
 
   /**
-   * Returns a hint for a `rediss://` URL that gets no answer: a server without
+   * Returns a hint for a `rediss://` URL that gets no reply: a server without
    * TLS never completes the TLS handshake, so the call can only time out.
    */
   private tlsHint(): string {
@@ -195,8 +200,8 @@ export class DrainRun {
 
   /**
    * Probes the requested queues. A server that refuses the probe, because the
-   * URL lacks the password or the server is loading or read-only, makes Redis
-   * unavailable for this call.
+   * URL lacks the password, the user lacks the rights or the server is
+   * loading, makes Redis unavailable for this call.
    */
   private async firstProbe(client: DrainClient): Promise<Map<QueueName, QueueProbe>> {
     try {
@@ -269,7 +274,12 @@ export class DrainRun {
     try {
       return { plan, status: 'consumed', outcome: await this.guard(consumer.consume(plan.probe)) };
     } catch (error) {
-      if (!this.connectionLost) {
+      // A server that accepts the read-only probe may still refuse the writes
+      // that take a job: a replica, or a user without write rights.
+      const refusal = serverRefusal(error);
+      if (refusal !== undefined) {
+        this.refusal ??= refusal;
+      } else if (!this.connectionLost) {
         this.logger.error(
           `Draining ${queue} failed: ${describe(error)}`,
           error instanceof Error ? error.stack : undefined,

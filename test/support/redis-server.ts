@@ -12,7 +12,7 @@ export interface RedisServerOptions {
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
   /**
    * Keep the data across a stop and restart: the server writes an
-   * append-only file, synced after every write, in a temporary directory.
+   * append-only file, synced after every write, in its temporary directory.
    */
   readonly persistent?: boolean;
   /**
@@ -56,16 +56,22 @@ export class RedisServer {
     await waitUntilReady(this.port, child);
   }
 
-  /** Stops the server with SIGKILL, as a crash would, and waits for it to exit. */
+  /**
+   * Stops the server with SIGKILL, as a crash would, and waits for it to exit.
+   * The directory stays for a restart of a persistent server or a cluster
+   * node, and is deleted otherwise.
+   */
   async stop(): Promise<void> {
     const child = this.process;
     this.process = undefined;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
-      return;
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
     }
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
+    if (this.options.persistent !== true && this.options.clusterBusPort === undefined) {
+      await this.removeDataDirectory();
+    }
   }
 
   /** Suspends the server with SIGSTOP: connections stay open but nothing is answered. */
@@ -82,6 +88,10 @@ export class RedisServer {
   async destroy(): Promise<void> {
     this.thaw();
     await this.stop();
+    await this.removeDataDirectory();
+  }
+
+  private async removeDataDirectory(): Promise<void> {
     if (this.dataDirectory !== undefined) {
       await rm(this.dataDirectory, { recursive: true, force: true });
       this.dataDirectory = undefined;
@@ -90,14 +100,16 @@ export class RedisServer {
 
   private async arguments(): Promise<string[]> {
     const { password, tls, persistent, clusterBusPort } = this.options;
-    const args = ['--bind', '127.0.0.1', '--save', '', '--loglevel', 'notice'];
+    // A directory of its own, because Redis loads dump.rdb from its directory
+    // at start and writes one there for a replica's full sync.
+    const args = ['--bind', '127.0.0.1', '--save', '', '--loglevel', 'notice', '--dir', await this.dataDirectoryPath()];
     if (clusterBusPort !== undefined) {
       // The default bus port, the client port plus 10000, may be taken or above 65535.
       args.push('--cluster-enabled', 'yes', '--cluster-port', String(clusterBusPort));
       args.push('--cluster-config-file', join(await this.dataDirectoryPath(), 'nodes.conf'));
     }
     if (persistent === true) {
-      args.push('--appendonly', 'yes', '--appendfsync', 'always', '--dir', await this.dataDirectoryPath());
+      args.push('--appendonly', 'yes', '--appendfsync', 'always');
     } else {
       args.push('--appendonly', 'no');
     }

@@ -8,7 +8,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Queue } from 'bullmq';
@@ -94,10 +97,17 @@ function printSummary(body) {
   );
 }
 
+/** Directory of the throw-away Redis, deleted when the demo stops. */
+let redisDirectory;
+
 async function startRedis() {
   const port = await freePort();
   step(`Starting a throw-away redis-server on port ${port} (set REDIS_URL to use your own)`);
+  // A directory of its own, so that Redis loads no dump.rdb left in the working directory.
+  redisDirectory = await mkdtemp(join(tmpdir(), 'demo-redis-'));
   const redis = startChild('redis-server', [
+    '--dir',
+    redisDirectory,
     '--port',
     String(port),
     '--bind',
@@ -180,6 +190,9 @@ async function stopEverything() {
         child.kill('SIGTERM');
         await Promise.race([exited, sleep(5_000).then(() => child.kill('SIGKILL'))]);
       }
+    }
+    if (redisDirectory !== undefined) {
+      await rm(redisDirectory, { recursive: true, force: true });
     }
   })();
   return stopping;

@@ -5,7 +5,7 @@ import type { DrainResult, QueueDrainResult } from '../src/cron/drain-result';
 import { RedisSlidingWindowStorage } from '../src/cron/rate-limit/redis-sliding-window.storage';
 import { QUEUE_NAMES } from '../src/queues/queue-names';
 import { DRAIN_PATH } from './support/drain-fixture';
-import { JobEvents } from './support/job-events';
+import { addAndAwaitCompletion, JobEvents } from './support/job-events';
 import { CommandRecorder, TestQueues } from './support/queues';
 import { RedisCluster } from './support/redis-cluster';
 import { RedisServer } from './support/redis-server';
@@ -250,15 +250,11 @@ describe('Redis Cluster with a password', () => {
       QUEUE_KEY_PREFIX: prefix,
       WORKER_INPROCESS: '1',
     });
-    const events = await JobEvents.start(client, prefix, 'seed-jobs');
     try {
-      const job = await queues.get('seed-jobs').add('new', { workMs: 0 });
-
-      await events.waitFor('completed', job);
+      const job = await addAndAwaitCompletion(client, queues, 'seed-jobs');
 
       expect(await queues.get('seed-jobs').getJobState(job.id!)).toBe('completed');
     } finally {
-      await events.close();
       await testApp.close();
     }
   });

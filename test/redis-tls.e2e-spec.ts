@@ -6,7 +6,7 @@ import { Redis, type Cluster } from 'ioredis';
 import type { DrainResult } from '../src/cron/drain-result';
 import { AppProcess } from './support/app-process';
 import { createTestCertificate, type TestCertificate } from './support/certificate';
-import { JobEvents } from './support/job-events';
+import { addAndAwaitCompletion } from './support/job-events';
 import { TestQueues } from './support/queues';
 import { RedisCluster } from './support/redis-cluster';
 import { RedisServer } from './support/redis-server';
@@ -176,16 +176,10 @@ describe('Redis over TLS with a private CA', () => {
         WORKERS_READY,
       );
       processes.push(worker);
-      const events = await JobEvents.start(client, prefix, 'seed-jobs');
-      try {
-        const job = await queues.get('seed-jobs').add('new', { workMs: 0 });
 
-        await events.waitFor('completed', job);
+      const job = await addAndAwaitCompletion(client, queues, 'seed-jobs');
 
-        expect(await queues.get('seed-jobs').getJobState(job.id!)).toBe('completed');
-      } finally {
-        await events.close();
-      }
+      expect(await queues.get('seed-jobs').getJobState(job.id!)).toBe('completed');
     });
   });
 });

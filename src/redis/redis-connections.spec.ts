@@ -1,8 +1,8 @@
 import { ReplyError } from 'ioredis';
 
-import { serverRefusal } from './redis-connections';
+import { serverRejection } from './redis-connections';
 
-describe(serverRefusal.name, () => {
+describe(serverRejection.name, () => {
   it.each([
     [
       'NOAUTH Authentication required.',
@@ -16,7 +16,7 @@ describe(serverRefusal.name, () => {
     ['LOADING Redis is loading the dataset in memory', 'LOADING Redis is loading the dataset in memory'],
     ['NOPERM User has no permissions', 'NOPERM User has no permissions'],
   ])('names the refusal %s', (reply, expected) => {
-    expect(serverRefusal(new ReplyError(reply))).toBe(expected);
+    expect(serverRejection(new ReplyError(reply))).toBe(expected);
   });
 
   it.each([
@@ -24,6 +24,6 @@ describe(serverRefusal.name, () => {
     ['an error that is not a reply', new Error('NOAUTH Authentication required.')],
     ['a value that is not an error', 'NOAUTH'],
   ])('returns undefined for %s', (_, error) => {
-    expect(serverRefusal(error)).toBeUndefined();
+    expect(serverRejection(error)).toBeUndefined();
   });
 });

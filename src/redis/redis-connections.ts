@@ -249,19 +249,19 @@ export function redisErrorMessage(error: unknown): string {
   return lastNodeError instanceof Error ? `${message} Last node error: ${lastNodeError.message}` : message;
 }
 
-/** Error replies of a server that refuses commands because of its own state or the client's rights. */
-const REFUSAL_REPLY =
+/** Error replies with which a server rejects commands because of its own state or the client's rights. */
+const REJECTION_REPLY =
   /^(NOPERM|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|OOM|MISCONF)\b|user executing the script can't run this command/;
 
 /**
- * Returns why the server refused a command because the client has not logged
+ * Returns why the server rejected a command because the client has not logged
  * in or lacks the rights, or because of the server's own state (loading,
  * read-only, out of memory), or `undefined` for any other error. When a client
  * that has not logged in sends a command with many arguments, such as the
  * probe, Redis 7 replies "Protocol error: unauthenticated multibulk length"
  * instead of NOAUTH.
  */
-export function serverRefusal(error: unknown): string | undefined {
+export function serverRejection(error: unknown): string | undefined {
   if (!(error instanceof Error) || !(error instanceof ReplyError)) {
     return undefined;
   }
@@ -269,7 +269,7 @@ export function serverRefusal(error: unknown): string | undefined {
   if (/^NOAUTH\b|unauthenticated/.test(message)) {
     return `${message} (the server requires a password: put it in REDIS_URL)`;
   }
-  return REFUSAL_REPLY.test(message) ? message : undefined;
+  return REJECTION_REPLY.test(message) ? message : undefined;
 }
 
 /**

@@ -2,6 +2,7 @@ import { QueueEvents, type Job } from 'bullmq';
 import type { Cluster } from 'ioredis';
 
 import type { QueueName } from '../../src/queues/queue-names';
+import type { TestQueues } from './queues';
 
 type JobEventName = 'active' | 'completed' | 'failed' | 'waiting' | 'stalled';
 
@@ -66,5 +67,24 @@ export class JobEvents {
         waiter.resolve();
       }
     }
+  }
+}
+
+/**
+ * Adds a job to `queue` and resolves with it once BullMQ reports it
+ * completed, as a test of always-on workers expects.
+ */
+export async function addAndAwaitCompletion(
+  redis: string | Cluster,
+  queues: TestQueues,
+  queue: QueueName,
+): Promise<Job> {
+  const events = await JobEvents.start(redis, queues.prefix, queue);
+  try {
+    const job = await queues.get(queue).add('new', { workMs: 0 });
+    await events.waitFor('completed', job);
+    return job;
+  } finally {
+    await events.close();
   }
 }

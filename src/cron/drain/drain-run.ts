@@ -10,7 +10,7 @@ import {
   createDrainClient,
   isMissingDatabaseError,
   redisErrorMessage,
-  serverRefusal,
+  serverRejection,
   type DrainClient,
 } from '../../redis/redis-connections';
 import { RedisUnavailableError } from '../drain.errors';
@@ -73,8 +73,8 @@ export class DrainRun {
   private closed = false;
   /** Whether Redis has replied to the first probe. */
   private answered = false;
-  /** Reason of the server's refusal to let a queue be consumed, such as a read-only replica's. */
-  private refusal: string | undefined;
+  /** Reason the server gave for rejecting the consumption of a queue, such as a read-only replica's. */
+  private rejection: string | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -102,8 +102,8 @@ export class DrainRun {
       const plans = this.options.queues.map((queue) => this.plan(queue, probes.get(queue)!));
       const reports = await this.consumeAll(client, plans);
       this.throwIfConnectionLost();
-      if (this.refusal !== undefined) {
-        throw new RedisUnavailableError(this.refusal);
+      if (this.rejection !== undefined) {
+        throw new RedisUnavailableError(this.rejection);
       }
       const finalProbes = await this.probeConsumedQueues(client, reports);
       return this.summarise(startedAt, reports, finalProbes, client.commandCount);
@@ -199,7 +199,7 @@ export class DrainRun {
   }
 
   /**
-   * Probes the requested queues. A server that refuses the probe, because the
+   * Probes the requested queues. A server that rejects the probe, because the
    * URL lacks the password, the user lacks the rights or the server is
    * loading, makes Redis unavailable for this call.
    */
@@ -207,9 +207,9 @@ export class DrainRun {
     try {
       return await this.guard(probeQueues(client, this.config.redis.keyPrefix, this.options.queues, Date.now()));
     } catch (error) {
-      const refusal = serverRefusal(error);
-      if (refusal !== undefined) {
-        throw new RedisUnavailableError(refusal);
+      const rejection = serverRejection(error);
+      if (rejection !== undefined) {
+        throw new RedisUnavailableError(rejection);
       }
       throw error;
     }
@@ -274,11 +274,11 @@ export class DrainRun {
     try {
       return { plan, status: 'consumed', outcome: await this.guard(consumer.consume(plan.probe)) };
     } catch (error) {
-      // A server that accepts the read-only probe may still refuse the writes
+      // A server that accepts the read-only probe may still reject the writes
       // that take a job: a replica, or a user without write rights.
-      const refusal = serverRefusal(error);
-      if (refusal !== undefined) {
-        this.refusal ??= refusal;
+      const rejection = serverRejection(error);
+      if (rejection !== undefined) {
+        this.rejection ??= rejection;
       } else if (!this.connectionLost) {
         this.logger.error(
           `Draining ${queue} failed: ${describe(error)}`,
@@ -392,20 +392,12 @@ export class DrainRun {
         const idleAt = outcome.idleSince === null ? null : outcome.idleSince - startedAt;
         // BullMQ hands out no job once a queue is paused, so a queue paused
         // during the call looks idle to its consumer.
-        if (outcome.stoppedBy === 'idle' && probe.paused) {
-          return {
-            processed: outcome.processed,
-            failed: outcome.failed,
-            idleAt: remaining === 0 ? idleAt : null,
-            stoppedBy: 'paused',
-            ...waitingState,
-          };
-        }
+        const pausedDuringCall = outcome.stoppedBy === 'idle' && probe.paused;
         return {
           processed: outcome.processed,
           failed: outcome.failed,
-          idleAt,
-          stoppedBy: outcome.stoppedBy,
+          idleAt: pausedDuringCall && remaining > 0 ? null : idleAt,
+          stoppedBy: pausedDuringCall ? 'paused' : outcome.stoppedBy,
           ...waitingState,
         };
       }
